@@ -455,7 +455,7 @@ class OptionParser:
             if not equals:
                 if option.type is bool and not option.multiple:
                     value = "true"
-                elif index + 1 < len(args):
+                elif index + 1 < len(args) and not args[index + 1].startswith("--"):
                     index += 1
                     value = args[index]
                 else:

@@ -174,6 +174,8 @@ def test_bad_value_names_option_value_and_type(
 def test_non_bool_option_without_value_is_an_error(app_options: OptionParser) -> None:
     with pytest.raises(Error, match="'port' requires a value"):
         app_options.parse_command_line([PROGRAM, "--port"])
+    with pytest.raises(Error, match="'host' requires a value"):
+        app_options.parse_command_line([PROGRAM, "--host", "--debug"])
 
 
 def test_multiple_options_take_comma_separated_lists_and_int_ranges(
