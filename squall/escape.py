@@ -21,6 +21,7 @@ __all__ = [
     "json_encode",
     "linkify",
     "native_str",
+    "parse_qs_bytes",
     "recursive_unicode",
     "squeeze",
     "to_basestring",
@@ -169,6 +170,22 @@ def url_unescape(
     return urllib.parse.unquote(text, encoding=encoding)
 
 
+def parse_qs_bytes(
+    qs: str | bytes, keep_blank_values: bool = False, strict_parsing: bool = False
+) -> dict[str, list[bytes]]:
+    """Parse a query string into ``{name: [raw bytes values]}``.
+
+    Values stay bytes because their charset is unknown until the application decides
+    (form data need not be UTF-8). Names are decoded as latin-1, which maps every byte
+    to one character, as in Tornado.
+    """
+    text = qs.decode("latin1") if isinstance(qs, bytes) else qs
+    parsed = urllib.parse.parse_qs(
+        text, keep_blank_values, strict_parsing, encoding="latin1", errors="strict"
+    )
+    return {name: [value.encode("latin1") for value in values] for name, values in parsed.items()}
+
+
 # ---------------------------------------------------------------------------
 # JSON
 # ---------------------------------------------------------------------------
@@ -201,11 +218,12 @@ def squeeze(value: str) -> str:
 
 
 # A URL candidate starts with ``scheme://`` (one to three slashes) or ``www.`` at a word
-# boundary and runs until whitespace or a character that cannot appear unescaped in a
+# boundary (the host may not start with another slash, so ``http://`` alone is not a
+# link) and runs until whitespace or a character that cannot appear unescaped in a
 # URL written in prose. Trailing punctuation is trimmed afterwards (see _trim_url).
 _URL_CANDIDATE = re.compile(
     r"\b(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*):(?P<slashes>/{1,3})|www\.)"
-    r"[^\s<>\"`{}|\\^]+"
+    r"[^\s<>\"`{}|\\^/][^\s<>\"`{}|\\^]*"
 )
 _TRAILING_PUNCTUATION = ".,:;!?'*"
 _CLOSERS = {")": "(", "]": "["}

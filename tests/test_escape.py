@@ -10,6 +10,7 @@ from squall.escape import (
     json_encode,
     linkify,
     native_str,
+    parse_qs_bytes,
     recursive_unicode,
     squeeze,
     to_basestring,
@@ -28,6 +29,15 @@ def test_utf8_encodes_str_and_passes_bytes_and_none_through() -> None:
     assert utf8("caf\u00e9") == b"caf\xc3\xa9"
     assert utf8(b"raw\xff") == b"raw\xff"
     assert utf8(None) is None
+
+
+def test_coercion_return_types_follow_the_argument_type() -> None:
+    # Checked by mypy --strict: no Optional leaks out for str/bytes arguments.
+    encoded: bytes = utf8("x")
+    decoded: str = to_unicode(b"x")
+    raw: bytes = url_unescape("%FF", encoding=None)
+    text: str = url_unescape("x")
+    assert (encoded, decoded, raw, text) == (b"x", "x", b"\xff", "x")
 
 
 def test_utf8_rejects_other_types_naming_the_type() -> None:
@@ -121,6 +131,14 @@ def test_url_unescape_reverses_url_escape() -> None:
     for text in ["a b", "x/y?z=1&w=2", "\u00e9\u4e2d"]:
         assert url_unescape(url_escape(text)) == text
         assert url_unescape(url_escape(text, plus=False), plus=False) == text
+
+
+def test_parse_qs_bytes_keeps_values_as_raw_bytes() -> None:
+    assert parse_qs_bytes(b"a=1&a=%C3%A9&b=%FF&empty=") == {
+        "a": [b"1", b"\xc3\xa9"],
+        "b": [b"\xff"],
+    }
+    assert parse_qs_bytes("empty=", keep_blank_values=True) == {"empty": [b""]}
 
 
 # --- JSON --------------------------------------------------------------------
@@ -228,6 +246,11 @@ def test_linkify_shortens_long_urls_and_keeps_full_url_in_title() -> None:
 
 def test_linkify_does_not_shorten_short_urls() -> None:
     assert linkify("http://a.com/x", shorten=True) == '<a href="http://a.com/x">http://a.com/x</a>'
+
+
+@pytest.mark.parametrize("text", ["http://", "http://.", "see https:// here", "www."])
+def test_linkify_ignores_urls_without_a_host(text: str) -> None:
+    assert linkify(text) == xhtml_escape(text)
 
 
 def test_linkify_accepts_bytes_and_plain_text() -> None:
