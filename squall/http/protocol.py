@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("squall.general")
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_LINGER_SECONDS = 2.0
 
 
 class RejectRequest(Exception):
@@ -46,7 +47,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     __slots__ = (
         "_buffered", "_closed", "_config", "_context", "_current", "_deadline",
         "_done", "_drain_waiters", "_header_bytes", "_header_count", "_headers",
-        "_in_message", "_loop", "_parser", "_parsing", "_pending_error", "_pipeline",
+        "_in_message", "_lingering", "_loop", "_parser", "_parsing", "_pending_error", "_pipeline",
         "_raw_header_bytes", "_reading_headers", "_reading_paused", "_shutting_down",
         "_state", "_transport", "_upgrade_data", "_url", "_writing_paused",
     )
@@ -61,6 +62,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self._parser = httptools.HttpRequestParser(self)
         self._closed = False
         self._shutting_down = False
+        self._lingering = False
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
@@ -85,9 +87,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     # -- asyncio.Protocol ---------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not isinstance(transport, asyncio.Transport):
-            raise TypeError(f"HTTP needs a stream transport, got {type(transport).__name__}")
-        self._transport = transport
+        # uvloop's transports do not subclass asyncio.Transport; trust the type.
+        self._transport = transport  # type: ignore[assignment]
         self._context = ConnectionContext(transport, self._config)
         self._state.connections.add(self)
         self._deadline = self._loop.time() + self._config.header_timeout
@@ -114,7 +115,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
 
     def eof_received(self) -> bool | None:
         # A half-closed client gets its in-flight responses, then the close.
-        if self._current is None and not self._pipeline:
+        if self._pending_error is not None or (self._current is None and not self._pipeline):
             return False
         self._shutting_down = True
         return True
@@ -428,23 +429,62 @@ class HTTP1ServerProtocol(asyncio.Protocol):
 
     def _reject(self, error: RejectRequest) -> None:
         """Answer a misbehaving peer once the responses before it are sent."""
+        parsing = self._parsing
         self._pending_error = error
         self._parsing = None
         self._deadline = 0.0
         self._pause_reading()
+        if parsing is not None and parsing is self._current and not parsing.response_started:
+            # The request being answered is itself bad (e.g. its chunked body
+            # grew past the limit): it gets the error instead of a response.
+            parsing.response_finished = True
+            self._current = None
+            self._pipeline.clear()
+            if parsing.delegate is not None:
+                try:
+                    parsing.delegate.on_connection_close()
+                except Exception:
+                    log.exception("Error in on_connection_close")
         if self._current is None and not self._pipeline:
             self._send_rejection(error)
 
     def _send_rejection(self, error: RejectRequest) -> None:
         log.info("Rejected request from %s: %d %s", self.context.remote_ip, error.status, error.message)
         self._write(_simple_response(error.status, error.message))
-        self.close()
+        self._linger_close()
+
+    def _linger_close(self) -> None:
+        """Close after the client has read our error, not in its face.
+
+        Closing a socket with unread input makes the kernel send RST, which can
+        destroy the response in flight. Like nginx's lingering close, we send
+        FIN, discard what still arrives, and close at EOF or after a short wait.
+        """
+        transport = self._transport
+        if transport is None or self._closed:
+            return
+        if not transport.can_write_eof():
+            self.close()
+            return
+        transport.write_eof()
+        self._lingering = True
+        self._shutting_down = True
+        self._pending_error = self._pending_error or RejectRequest(400, "closing")
+        self._deadline = self._loop.time() + _LINGER_SECONDS
+        if self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
 
     def on_timeout(self) -> None:
         """The server's reaper found this connection past its deadline."""
         self._deadline = 0.0
-        if self._current is None and self._in_message:
-            self._write(_simple_response(408, "timed out reading the request"))
+        parsing = self._parsing
+        waiting_for_client = self._current is None or (
+            parsing is self._current and parsing is not None and not parsing.response_started
+        )
+        if self._pending_error is None and self._in_message and waiting_for_client:
+            self._reject(RejectRequest(408, "timed out reading the request"))
+            return
         self.close()
 
     @property
@@ -452,6 +492,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         return self._deadline
 
     def _update_reading(self) -> None:
+        if self._lingering:
+            return
         current = self._current
         config = self._config
         should_pause = (
