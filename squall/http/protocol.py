@@ -114,11 +114,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self._state.on_connection_closed(self)
 
     def eof_received(self) -> bool | None:
-        # A half-closed client gets its in-flight responses, then the close.
-        if self._pending_error is not None or (self._current is None and not self._pipeline):
-            return False
-        self._shutting_down = True
-        return True
+        # As in Tornado, a client that stops sending has gone away: close, so
+        # handlers learn it through on_connection_close instead of working on.
+        return False
 
     def pause_writing(self) -> None:
         self._writing_paused = True

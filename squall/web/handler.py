@@ -350,7 +350,11 @@ class RequestHandler(CookieMixin, XSRFMixin):
                     gen_log.error("Failed to flush partial response", exc_info=True)
                     self.request.connection.stream.close()
             return
+        allow = self._headers.get("Allow")
         self.clear()
+        if status_code == 405 and allow:
+            # RFC 9110 §15.5.6: a 405 response MUST list the allowed methods.
+            self.set_header("Allow", allow)
         reason = kwargs.get("reason")
         exc_info = kwargs.get("exc_info")
         if exc_info is not None and isinstance(exc_info[1], HTTPError) and exc_info[1].reason:
