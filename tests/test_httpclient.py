@@ -1,7 +1,7 @@
 """squall.httpclient against real servers on loopback.
 
-The origin servers are ``aiohttp.web`` applications (squall's own server has not
-landed yet) plus raw asyncio servers for misbehaving peers: a stalled server, a
+The origin servers are ``aiohttp.web`` applications (squall's own HTTPServer does
+not yet serve these tests: see the report on feat/client) plus raw asyncio servers for misbehaving peers: a stalled server, a
 truncated response and a forward proxy.
 """
 
@@ -35,6 +35,7 @@ from squall.httpclient import (
     HTTPStreamClosedError,
     HTTPTimeoutError,
 )
+from squall.httpclient.headers import HeadersInput
 
 BIG_BODY_SIZE = 50 * 1024 * 1024
 BLOCK = b"x" * 65536
@@ -232,15 +233,18 @@ async def test_response_headers_are_case_insensitive_and_multi_valued() -> None:
 
 
 async def test_request_headers_accept_a_dict_pairs_or_httpheaders() -> None:
+    multi = HTTPHeaders()
+    multi.add("x-token", "one")
+    multi.add("X-TOKEN", "two")
+    cases: list[tuple[HeadersInput, list[str]]] = [
+        ({"X-Token": "one"}, ["one"]),
+        ([("X-Token", "one"), ("X-Token", "two")], ["one", "two"]),
+        (multi, ["one", "two"]),
+    ]
     async with origin() as (url, client):
-        for headers in (
-            {"X-Token": "one"},
-            [("X-Token", "one"), ("X-Token", "two")],
-            HTTPHeaders([("x-token", "one")]),
-        ):
+        for headers, expected in cases:
             response = await client.fetch(url + "/echo", headers=headers)
-            sent = json.loads(response.body)["headers"]["x-token"]
-            assert sent == [value for name, value in HTTPHeaders(headers).get_all()]
+            assert json.loads(response.body)["headers"]["x-token"] == expected
 
 
 async def test_post_sends_a_str_body_as_utf8_with_tornados_form_content_type() -> None:
@@ -474,10 +478,8 @@ async def test_header_callback_gets_status_line_header_lines_then_blank_line() -
     assert lines[0] == "HTTP/1.1 200 OK\r\n"
     assert lines[-1] == "\r\n"
     assert "Set-Cookie: a=1\r\n" in lines and "Set-Cookie: b=2\r\n" in lines
-    parsed = HTTPHeaders()
-    for line in lines[1:-1]:
-        assert line.endswith("\r\n")
-        parsed.parse_line(line)
+    assert all(line.endswith("\r\n") for line in lines)
+    parsed = HTTPHeaders.parse("".join(lines[1:-1]))
     assert parsed["Content-Length"] == "11"
 
 

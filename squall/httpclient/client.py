@@ -376,7 +376,9 @@ AsyncHTTPClient._instances = weakref.WeakKeyDictionary()
 def _response(
     req: ResolvedRequest, resp: aiohttp.ClientResponse, buffer: io.BytesIO
 ) -> HTTPResponse:
-    headers = HTTPHeaders(list(resp.headers.items()))
+    headers = HTTPHeaders()
+    for name, value in resp.headers.items():
+        headers.add(name, value)
     encoding = headers.get("Content-Encoding", "").lower()
     if req.decompress_response and encoding in _DECODED_ENCODINGS:
         headers["X-Consumed-Content-Encoding"] = headers.pop("Content-Encoding")
