@@ -263,7 +263,6 @@ class AsyncHTTPClient:
         if not req.decompress_response:
             skip.append("Accept-Encoding")
         options: dict[str, Any] = {
-            "headers": list(headers.get_all()),
             "skip_auto_headers": skip,
             "data": req.body,
             # aiohttp raises on reaching max_redirects responses; Tornado follows
@@ -280,9 +279,14 @@ class AsyncHTTPClient:
         if req.proxy_url is not None:
             options["proxy"] = req.proxy_url
             if req.proxy_auth is not None:
-                options["proxy_headers"] = {
-                    "Proxy-Authorization": aiohttp.encode_basic_auth(*req.proxy_auth)
-                }
+                credentials = aiohttp.encode_basic_auth(*req.proxy_auth)
+                if req.url.startswith("https:"):
+                    # Sent only on the CONNECT that opens the tunnel, never to the origin.
+                    options["proxy_headers"] = {"Proxy-Authorization": credentials}
+                else:
+                    # A plain-HTTP request goes to the proxy itself, headers and all.
+                    headers["Proxy-Authorization"] = credentials
+        options["headers"] = list(headers.get_all())
         return options
 
     def _ssl_for(self, req: ResolvedRequest) -> ssl.SSLContext | bool:
@@ -372,7 +376,9 @@ AsyncHTTPClient._instances = weakref.WeakKeyDictionary()
 def _response(
     req: ResolvedRequest, resp: aiohttp.ClientResponse, buffer: io.BytesIO
 ) -> HTTPResponse:
-    headers = HTTPHeaders(list(resp.headers.items()))
+    headers = HTTPHeaders()
+    for name, value in resp.headers.items():
+        headers.add(name, value)
     encoding = headers.get("Content-Encoding", "").lower()
     if req.decompress_response and encoding in _DECODED_ENCODINGS:
         headers["X-Consumed-Content-Encoding"] = headers.pop("Content-Encoding")

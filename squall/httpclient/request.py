@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from squall import version as squall_version
-from squall.httpclient.headers import HeadersInput, HTTPHeaders
+from squall.httpclient.headers import HeadersInput, HTTPHeaders, merge, to_headers
 
 StreamingCallback = Callable[[bytes], object]
 HeaderCallback = Callable[[str], object]
@@ -129,7 +129,7 @@ class HTTPRequest:
 
     @headers.setter
     def headers(self, value: HeadersInput) -> None:
-        self._headers = value if isinstance(value, HTTPHeaders) else HTTPHeaders(value)
+        self._headers = value if isinstance(value, HTTPHeaders) else to_headers(value)
 
     @property
     def body(self) -> bytes | None:
@@ -237,8 +237,7 @@ def resolve(request: HTTPRequest, defaults: Mapping[str, object]) -> ResolvedReq
             )
 
     # Client default headers first; the request's own values win name by name.
-    headers = HTTPHeaders(defaults.get("headers"))  # type: ignore[arg-type]
-    headers.update(request.headers)
+    headers = merge(to_headers(defaults.get("headers")), request.headers)  # type: ignore[arg-type]
     user_agent = option("user_agent")
     if user_agent:
         headers["User-Agent"] = user_agent
