@@ -36,7 +36,7 @@ def test_run_sync_runs_coroutines_and_plain_functions(io_loop: IOLoop) -> None:
 
 
 def test_run_sync_timeout_names_the_limit(io_loop: IOLoop) -> None:
-    with pytest.raises(TimeoutError, match="0.05 seconds"):
+    with pytest.raises(TimeoutError, match=r"0\.05 seconds"):
         io_loop.run_sync(lambda: asyncio.sleep(1), timeout=0.05)
 
 

@@ -67,7 +67,7 @@ class HTTPServerRequest:
             self._apply_xheaders(context.trusted_downstream)
         self.host = host or self.headers.get("Host") or "127.0.0.1"
         self.host_name = _split_host(self.host)
-        path, sep, query = uri.partition("?")
+        path, _sep, query = uri.partition("?")
         self.path = path
         self.query = query
         self._files = files

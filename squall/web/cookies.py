@@ -189,7 +189,7 @@ class CookieMixin:
         if domain:
             morsel["domain"] = domain
         if expires_days is not None and not expires:
-            expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=expires_days)
+            expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=expires_days)
         if expires:
             if isinstance(expires, datetime.datetime):
                 stamp = expires.timestamp()
@@ -216,7 +216,7 @@ class CookieMixin:
 
     def clear_cookie(self, name: str, path: str = "/", domain: str | None = None, **kwargs: Any) -> None:
         """Expire the cookie in the client (same path and domain as when set)."""
-        expires = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=365)
+        expires = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=365)
         self.set_cookie(name, "", path=path, expires=expires, domain=domain, max_age=0, **kwargs)
 
     def clear_all_cookies(self, path: str = "/", domain: str | None = None) -> None:

@@ -23,10 +23,7 @@ def authenticated(method: _Method) -> _Method:
             if self.request.method in ("GET", "HEAD"):
                 url = self.get_login_url()
                 if "?" not in url:
-                    if urlsplit(url).scheme:
-                        next_url = self.request.full_url()
-                    else:
-                        next_url = self.request.uri
+                    next_url = self.request.full_url() if urlsplit(url).scheme else self.request.uri
                     url += "?" + urlencode({"next": next_url})
                 self.redirect(url)
                 return None

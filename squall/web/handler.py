@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
 
 from squall.escape import json_encode, to_unicode, utf8, xhtml_escape
-from squall.http.delegate import ResponseStartLine
 from squall.http.dates import http_date
+from squall.http.delegate import ResponseStartLine
 from squall.http.forms import BodyError
 from squall.http.headers import HTTPHeaders
 from squall.http.status import REASONS
@@ -164,7 +164,7 @@ class RequestHandler(CookieMixin, XSRFMixin):
             return str(value)
         elif isinstance(value, datetime.datetime):
             return email.utils.format_datetime(
-                value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc), usegmt=True
+                value if value.tzinfo else value.replace(tzinfo=datetime.UTC), usegmt=True
             )
         else:
             raise TypeError(f"unsupported header value type {type(value).__name__}: {value!r}")

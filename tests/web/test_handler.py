@@ -380,7 +380,7 @@ class LifecycleHandler(RequestHandler):
 async def test_on_connection_close_called_when_client_goes_away() -> None:
     LifecycleHandler.events = []
     async with serve(Application([(r"/l", LifecycleHandler)])) as srv:
-        reader, writer = await srv.open()
+        _reader, writer = await srv.open()
         writer.write(b"GET /l HTTP/1.1\r\nHost: t\r\n\r\n")
         await asyncio.sleep(0.1)
         writer.close()
