@@ -29,12 +29,31 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
-class Field:
+def Field(  # capitalised: it reads as a declaration, like pydantic.Field
+    default: Any = MISSING,
+    *,
+    default_factory: Callable[[], Any] | None = None,
+    primary_key: bool = False,
+    unique: bool = False,
+    max_length: int | None = DEFAULT_MAX_LENGTH,
+) -> Any:
     """Extra facts about a field: ``id: int = Field(primary_key=True)``.
 
     ``max_length`` bounds a ``str`` (default 255, stored as VARCHAR so it can
-    be UNIQUE on MySQL); ``max_length=None`` means unbounded TEXT.
+    be UNIQUE on MySQL); ``max_length=None`` means unbounded TEXT. Typed as
+    returning ``Any`` so ``name: str = Field(...)`` type-checks.
     """
+    return FieldSpec(
+        default,
+        default_factory=default_factory,
+        primary_key=primary_key,
+        unique=unique,
+        max_length=max_length,
+    )
+
+
+class FieldSpec:
+    """What :func:`Field` declared, read once when the model class is created."""
 
     def __init__(
         self,
@@ -97,7 +116,7 @@ def resolve(owner: str, name: str, hint: Any, declared: Any) -> Column:
             f"{owner}.{name}: unsupported field type {hint!r}; supported: int, float, "
             "str, bool, datetime, and any of them | None"
         )
-    spec = declared if isinstance(declared, Field) else Field(declared)
+    spec = declared if isinstance(declared, FieldSpec) else FieldSpec(declared)
     if spec.primary_key and base is not int:
         raise TypeError(f"{owner}.{name}: a primary key must be an int (auto-incremented)")
     return Column(

@@ -8,7 +8,7 @@ from squall.db import ConnectionLost, Database, PoolTimeout, connect
 
 SERVER_ID = {
     "mysql": ("SELECT CONNECTION_ID() AS id", "KILL ?"),
-    "postgresql": ("SELECT pg_backend_pid() AS id", "SELECT pg_terminate_backend(?)"),
+    "postgresql": ("SELECT pg_backend_pid() AS id", "SELECT pg_terminate_backend(?, 5000)"),
 }
 SLEEP = {"mysql": "SELECT SLEEP(5)", "postgresql": "SELECT pg_sleep(5)"}
 

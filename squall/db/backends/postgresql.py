@@ -17,6 +17,14 @@ _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 # SQLSTATE classes meaning the session is gone: 08 connection exception,
 # 57P01..57P03 admin shutdown / crash shutdown / cannot connect now.
 _CONNECTION_SQLSTATES = ("08", "57P")
+# InternalClientError: asyncpg's protocol state machine is out of step, as
+# when the server ends the session between statements; the connection is done.
+_DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 
 async def open(url: DatabaseURL, timeout: float) -> PostgreSQLConnection:
@@ -29,7 +37,7 @@ async def open(url: DatabaseURL, timeout: float) -> PostgreSQLConnection:
             database=url.database,
             timeout=timeout,
         )
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+    except _DRIVER_ERRORS as exc:
         raise _translate(exc) from exc
     return PostgreSQLConnection(conn)
 
@@ -50,7 +58,7 @@ class PostgreSQLConnection:
         stmt = prepare(sql, params, "postgresql")
         try:
             records = await self._conn.fetch(stmt, *params)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except _DRIVER_ERRORS as exc:
             raise _translate(exc) from exc
         return [Row(record.items()) for record in records]
 
@@ -58,7 +66,7 @@ class PostgreSQLConnection:
         stmt = prepare(sql, params, "postgresql")
         try:
             status = await self._conn.execute(stmt, *params)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except _DRIVER_ERRORS as exc:
             raise _translate(exc) from exc
         # The command tag ends with the row count: "UPDATE 3", "INSERT 0 1".
         last = str(status).rsplit(" ", 1)[-1]
@@ -75,7 +83,7 @@ class PostgreSQLConnection:
             stmt += " RETURNING id"
         try:
             return await self._conn.fetchval(stmt, *params)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except _DRIVER_ERRORS as exc:
             raise _translate(exc) from exc
 
     async def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any]]) -> None:
@@ -85,7 +93,7 @@ class PostgreSQLConnection:
             return
         try:
             await self._conn.executemany(stmt, rows)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except _DRIVER_ERRORS as exc:
             raise _translate(exc) from exc
 
     def is_broken(self) -> bool:
@@ -94,13 +102,13 @@ class PostgreSQLConnection:
     async def ping(self) -> None:
         try:
             await self._conn.execute("SELECT 1")
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except _DRIVER_ERRORS as exc:
             raise ConnectionLost(f"PostgreSQL ping failed: {exc}") from exc
 
     async def close(self) -> None:
         try:
             await self._conn.close(timeout=5)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+        except (*_DRIVER_ERRORS, TimeoutError):
             self._conn.terminate()
 
     def abort(self) -> None:
@@ -110,7 +118,7 @@ class PostgreSQLConnection:
 
 def _translate(exc: BaseException) -> DatabaseError:
     message = str(exc) or type(exc).__name__
-    if isinstance(exc, OSError):
+    if isinstance(exc, OSError | asyncpg.InternalClientError):
         return ConnectionLost(message)
     if isinstance(exc, asyncpg.PostgresError):
         sqlstate = getattr(exc, "sqlstate", None)
