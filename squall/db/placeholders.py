@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 Dialect = str  # "sqlite" | "mysql" | "postgresql"
@@ -28,6 +29,8 @@ class Statement:
     param_count: int
 
 
+# PERF: applications repeat a few hundred distinct statements; scan each once.
+@lru_cache(maxsize=1024)
 def translate(sql: str, dialect: Dialect) -> Statement:
     """Rewrite the ``?`` placeholders of ``sql`` for ``dialect``'s driver."""
     out: list[str] = []

@@ -69,7 +69,8 @@ class Pool:
         return len(self._idle)
 
     async def open(self) -> None:
-        """Open ``min_size`` connections up front, so a bad URL fails at connect time."""
+        """Open ``min_size`` connections (at least one) up front, so a bad host or
+        password fails at connect time rather than on the first request."""
         conns = await asyncio.gather(
             *(self._open_one() for _ in range(max(self.min_size, 1))), return_exceptions=True
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 
 from squall.db.backends.base import Connection
@@ -33,7 +33,6 @@ class Binding:
     owner: asyncio.Task[object] | None
     savepoints: int = 0
     active: bool = True
-    depth: int = field(default=0)
 
 
 class Transaction:
@@ -54,14 +53,9 @@ class Transaction:
         binding = current_binding(self._var)
         if binding is not None:
             binding.savepoints += 1
-            binding.depth += 1
             name = f"squall_sp_{binding.savepoints}"
             self._binding = binding
-            try:
-                await binding.conn.execute(f"SAVEPOINT {name}", ())
-            except BaseException:
-                binding.depth -= 1
-                raise
+            await binding.conn.execute(f"SAVEPOINT {name}", ())
             self._savepoint = name
             return self
         conn = await self._pool.acquire()
@@ -110,7 +104,6 @@ class Transaction:
         self._pool.release(conn, discard=not isinstance(exc, Exception))
 
     async def _end_savepoint(self, binding: Binding, name: str, *, failed: bool) -> None:
-        binding.depth -= 1
         conn = binding.conn
         if not failed:
             await conn.execute(f"RELEASE SAVEPOINT {name}", ())

@@ -206,3 +206,19 @@ async def test_worker_killed_mid_transaction_leaves_no_partial_write(db_url: str
             assert await names_seen_independently(db_url, table) == []
         finally:
             await db.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+@pytest.mark.parametrize("backend", ["mysql", "postgresql"])
+async def test_cancellation_during_a_running_statement_rolls_the_transaction_back(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    url = str(request.getfixturevalue("mysql_dsn" if backend == "mysql" else "postgres_dsn"))
+    sleep = "SELECT SLEEP(5)" if backend == "mysql" else "SELECT pg_sleep(5)"
+    async with items_db(url) as (db, table):
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3), db.transaction():
+                await add(db, table, "half-done")
+                await db.query(sleep)
+        assert await names_seen_independently(url, table) == []
+        await add(db, table, "later")
+        assert await names_seen_independently(url, table) == ["later"]

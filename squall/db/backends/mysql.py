@@ -38,15 +38,17 @@ async def open(url: DatabaseURL, timeout: float) -> MySQLConnection:
         )
     except (mysql_errors.MySQLError, OSError) as exc:
         raise _translate(exc) from exc
-    return MySQLConnection(conn)
+    return MySQLConnection(conn, url, timeout)
 
 
 class MySQLConnection:
     dialect = "mysql"
     begin_sql = "BEGIN"
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, url: DatabaseURL, timeout: float) -> None:
         self._conn = conn
+        self._url = url
+        self._timeout = timeout
 
     @property
     def thread_id(self) -> int:
@@ -62,6 +64,9 @@ class MySQLConnection:
                 names = [d[0] for d in cursor.description or ()]
         except (mysql_errors.MySQLError, OSError) as exc:
             raise _translate(exc) from exc
+        except asyncio.CancelledError:
+            await self._kill_on_server()
+            raise
         return [Row(zip(names, row, strict=True)) for row in rows or ()]
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
@@ -71,6 +76,9 @@ class MySQLConnection:
                 count = await cursor.execute(stmt, tuple(params))
         except (mysql_errors.MySQLError, OSError) as exc:
             raise _translate(exc) from exc
+        except asyncio.CancelledError:
+            await self._kill_on_server()
+            raise
         return max(int(count or 0), 0)
 
     async def insert(self, sql: str, params: Sequence[Any]) -> Any:
@@ -81,6 +89,9 @@ class MySQLConnection:
                 return cursor.lastrowid
         except (mysql_errors.MySQLError, OSError) as exc:
             raise _translate(exc) from exc
+        except asyncio.CancelledError:
+            await self._kill_on_server()
+            raise
 
     async def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any]]) -> None:
         stmt = translate(sql, "mysql").sql
@@ -92,6 +103,9 @@ class MySQLConnection:
                 await cursor.executemany(stmt, rows)
         except (mysql_errors.MySQLError, OSError) as exc:
             raise _translate(exc) from exc
+        except asyncio.CancelledError:
+            await self._kill_on_server()
+            raise
 
     def is_broken(self) -> bool:
         if not self._conn.connected:
@@ -114,6 +128,27 @@ class MySQLConnection:
 
     def abort(self) -> None:
         self._conn.close()
+
+    async def _kill_on_server(self) -> None:
+        """End this session on the server after a statement was cancelled.
+
+        asyncmy drops the socket on cancellation, but the server notices only
+        when it next writes: a long statement would run on, holding its
+        transaction's locks. ``KILL`` from a second connection stops it and
+        rolls the transaction back now (PostgreSQL's driver sends a cancel
+        request for the same reason).
+        """
+        thread_id = self.thread_id
+        self._conn.close()
+        try:
+            async with asyncio.timeout(self._timeout):
+                killer = await open(self._url, self._timeout)
+                try:
+                    await killer.execute("KILL ?", (thread_id,))
+                finally:
+                    await killer.close()
+        except (DatabaseError, TimeoutError):
+            pass  # the server may already have ended the session itself
 
 
 
