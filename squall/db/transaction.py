@@ -101,7 +101,8 @@ class Transaction:
             # block's own exception is the one worth reporting.
             self._pool.release(conn, discard=True)
             return
-        self._pool.release(conn, discard=not isinstance(exc, Exception))
+        # A clean ROLLBACK proves the connection is in step, even after a cancel.
+        self._pool.release(conn)
 
     async def _end_savepoint(self, binding: Binding, name: str, *, failed: bool) -> None:
         conn = binding.conn

@@ -41,7 +41,13 @@ class Model:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        hints = typing.get_type_hints(cls)
+        try:
+            hints = typing.get_type_hints(cls)
+        except NameError as exc:
+            raise TypeError(
+                f"{cls.__name__}: cannot resolve a field annotation ({exc}); "
+                "import the types it names at module level"
+            ) from None
         fields: dict[str, Column] = {}
         for name, hint in hints.items():
             if name.startswith("_") or typing.get_origin(hint) is ClassVar:
