@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import datetime
+import math
+
+import pytest
+
+from squall.models import Field, Model, ValidationError, table_name
+from squall.models.ddl import create_table_sql
+
+
+class Place(Model):
+    __table__ = "places"
+    id: int = Field(primary_key=True)
+    name: str = Field(max_length=20)
+    lat: float
+    lon: float
+    note: str | None = None
+    visited: bool = False
+    seen_at: datetime.datetime | None = None
+    tags: str = Field(default_factory=lambda: "none")
+
+
+def errors_of(data: object, *, partial: bool = False) -> dict[str, str]:
+    with pytest.raises(ValidationError) as info:
+        Place.validate(data, partial=partial)
+    return info.value.errors
+
+
+def test_valid_input_is_coerced_and_defaults_filled_in() -> None:
+    assert Place.validate({"name": "Kyoto", "lat": 35, "lon": 135.5}) == {
+        "id": None, "name": "Kyoto", "lat": 35.0, "lon": 135.5,
+        "note": None, "visited": False, "seen_at": None, "tags": "none",
+    }
+
+
+def test_every_problem_is_reported_by_field_with_its_reason() -> None:
+    assert errors_of({"lat": "north", "lon": True, "extra": 1, "visited": "yes"}) == {
+        "extra": "unknown field",
+        "lat": "expected a number",
+        "lon": "expected a number",
+        "name": "required",
+        "visited": "expected true or false",
+    }
+
+
+def test_message_lists_the_fields_and_reasons() -> None:
+    with pytest.raises(ValidationError) as info:
+        Place.validate({"lat": "x", "lon": 1})
+    assert str(info.value) == "invalid Place: lat: expected a number; name: required"
+    assert info.value.to_json() == {
+        "error": "invalid Place: lat: expected a number; name: required",
+        "fields": {"lat": "expected a number", "name": "required"},
+    }
+
+
+def test_partial_input_checks_only_the_fields_present() -> None:
+    assert Place.validate({"note": "hi"}, partial=True) == {"note": "hi"}
+    assert errors_of({"lat": None}, partial=True) == {"lat": "must not be null"}
+
+
+def test_body_that_is_not_an_object_is_a_validation_error() -> None:
+    assert errors_of([1, 2]) == {"_": "expected a JSON object"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("id", True, "expected an integer"),
+        ("id", 1.5, "expected an integer"),
+        ("lat", math.nan, "expected a finite number"),
+        ("name", 5, "expected a string"),
+        ("name", "x" * 21, "must be at most 20 characters"),
+        ("seen_at", "yesterday", "expected an ISO 8601 date-time string"),
+        ("seen_at", 1700000000, "expected an ISO 8601 date-time string"),
+    ],
+)
+def test_wrong_types_are_named(field: str, value: object, reason: str) -> None:
+    assert errors_of({"name": "n", "lat": 0, "lon": 0, field: value}) == {field: reason}
+
+
+def test_integral_float_is_accepted_as_integer_and_datetimes_become_naive_utc() -> None:
+    clean = Place.validate(
+        {"id": 7.0, "name": "n", "lat": 0, "lon": 0, "seen_at": "2024-03-01T12:00:00Z"}
+    )
+    assert clean["id"] == 7 and type(clean["id"]) is int
+    assert clean["seen_at"] == datetime.datetime(2024, 3, 1, 12, 0)
+
+
+def test_constructor_validates_like_json_input() -> None:
+    with pytest.raises(ValidationError, match="lon: required"):
+        Place(name="n", lat=1.0)
+
+
+def test_update_refuses_to_change_the_primary_key() -> None:
+    place = Place(id=1, name="n", lat=0.0, lon=0.0)
+    with pytest.raises(ValidationError, match="id: cannot be changed"):
+        place.update({"id": 2})
+
+
+@pytest.mark.parametrize(
+    ("class_name", "table"),
+    [("Place", "places"), ("BlogEntry", "blog_entries"), ("Box", "boxes"),
+     ("HTTPLog", "http_logs"), ("Day", "days")],
+)
+def test_table_name_is_snake_case_plural(class_name: str, table: str) -> None:
+    assert table_name(class_name) == table
+
+
+def test_model_without_a_key_gets_an_id_primary_key() -> None:
+    class Note(Model):
+        text: str
+
+    assert Note.__table__ == "notes"
+    assert Note.__primary_key__ == "id"
+    assert Note(text="x").to_dict() == {"id": None, "text": "x"}
+
+
+def test_unsupported_field_type_fails_at_class_definition() -> None:
+    with pytest.raises(TypeError, match=r"Bad.tags: unsupported field type list\[str\]"):
+
+        class Bad(Model):
+            tags: list[str]
+
+
+def test_two_primary_keys_are_refused() -> None:
+    with pytest.raises(TypeError, match="declares 2 primary keys"):
+
+        class Bad(Model):
+            a: int = Field(primary_key=True)
+            b: int = Field(primary_key=True)
+
+
+def test_table_name_must_be_an_identifier() -> None:
+    with pytest.raises(ValueError, match="__table__ must be an ASCII identifier"):
+
+        class Bad(Model):
+            __table__ = "places; DROP TABLE users"
+            name: str
+
+
+@pytest.mark.parametrize(
+    ("dialect", "expected"),
+    [
+        ("sqlite", '"id" INTEGER PRIMARY KEY AUTOINCREMENT'),
+        ("mysql", "`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"),
+        ("postgresql", '"id" BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY'),
+    ],
+)
+def test_create_table_uses_each_dialects_auto_increment_key(dialect: str, expected: str) -> None:
+    sql = create_table_sql(dialect, "places", list(Place.__fields__.values()))
+    assert expected in sql
+    assert "VARCHAR(20) NOT NULL" in sql  # name
+    assert "note" in sql and "VARCHAR(255)," in sql  # nullable: no NOT NULL
