@@ -78,7 +78,8 @@ class HTTPServer(HTTPServerCore):
         reuse_port: bool = False,
     ) -> None:
         """Bind ``port`` on ``address`` (all interfaces when None) and start accepting."""
-        self.add_sockets(bind_sockets(port, address, family, backlog, reuse_port))
+        self.bind(port, address, family, backlog, reuse_port)
+        self.start()
 
     def bind(
         self,

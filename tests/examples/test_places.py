@@ -22,13 +22,6 @@ from squall.testing.ports import bind_unused_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(params=["sqlite", "mysql", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'places.db'}"
-    return str(request.getfixturevalue("mysql_dsn" if request.param == "mysql" else "postgres_dsn"))
-
-
 @asynccontextmanager
 async def places_server(db_url: str) -> AsyncIterator[TestServer]:
     db = await open_database(db_url)
