@@ -189,12 +189,14 @@ async def _client(ports: list[int], index: int, stats: LoadStats, stop: threadin
     # Keep-alive GETs, no retries: any error or non-200 counts as a failed request.
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
-    n = index
+    connects = index
+    sent = 0
     while not stop.is_set() and (total is None or stats.ok + stats.failed < total):
-        port = ports[n % len(ports)]
-        n += 1
+        sent += 1
         try:
             if writer is None:
+                port = ports[connects % len(ports)]
+                connects += 1
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
             assert reader is not None
             writer.write(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
@@ -214,7 +216,7 @@ async def _client(ports: list[int], index: int, stats: LoadStats, stop: threadin
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
             reader = writer = None
-        if len(ports) > 1 and writer is not None and n % 50 == 0:
+        if len(ports) > 1 and writer is not None and sent % 50 == 0:
             # Spread over per-port instances: hop to the next port now and then.
             writer.close()
             reader = writer = None
