@@ -156,6 +156,7 @@ def serving(app: Path, *args: str, cwd: Path, log: Path) -> Iterator[subprocess.
 
 @dataclass
 class LoadStats:
+    issued: int = 0
     ok: int = 0
     failed: int = 0
     pids: Counter[int] = field(default_factory=Counter)
@@ -191,7 +192,8 @@ async def _client(ports: list[int], index: int, stats: LoadStats, stop: threadin
     writer: asyncio.StreamWriter | None = None
     connects = index
     sent = 0
-    while not stop.is_set() and (total is None or stats.ok + stats.failed < total):
+    while not stop.is_set() and (total is None or stats.issued < total):
+        stats.issued += 1
         sent += 1
         try:
             if writer is None:
