@@ -5,6 +5,8 @@ Choices it encodes:
 
 - upstream ``keepalive`` with HTTP/1.1 and an empty ``Connection`` header, so nginx
   reuses connections to the instances instead of opening one per request;
+- ``max_fails=0``: an instance is never taken out of rotation, because its port
+  stays open while the supervisor replaces its worker;
 - ``proxy_next_upstream error timeout http_502 http_503``: a request that fails on
   one instance is retried on another, but nginx's default leaves non-idempotent
   requests (POST, PATCH...) unretried once sent, so nothing runs twice;
@@ -82,7 +84,10 @@ def render_nginx_config(
             "",
         ]
     out.append(f"upstream {upstream_name} {{")
-    out += [f"    server {host}:{p};" for p in ports]
+    # max_fails=0: never mark an instance down. Its port stays open across worker
+    # restarts (the supervisor holds the socket), so a failed attempt is retried on
+    # the next instance instead of taking this one out of rotation for fail_timeout.
+    out += [f"    server {host}:{p} max_fails=0;" for p in ports]
     out += ["    keepalive 32;", "}", "", "server {", f"    listen {listen_port};"]
     out.append(f"    server_name {server_name.strip() or '_'};")
     if static_path is not None:

@@ -65,14 +65,6 @@ def configure_logging(debug: bool) -> None:
     )
 
 
-def _use_uvloop() -> None:
-    try:
-        import uvloop
-    except ImportError:
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
 def run_worker(
     app_spec: str,
     sockets: Sequence[socket.socket] | None = None,
@@ -92,7 +84,8 @@ def run_worker(
         if port is None:
             raise ValueError("run_worker needs sockets or a port")
         sockets = [bind_socket(address, port)]
-    _use_uvloop()
+    # The default asyncio loop: squall.http's protocol currently rejects uvloop's
+    # TCPTransport (not an asyncio.Transport subclass); switch once it accepts it.
     return asyncio.run(_serve(app_spec, list(sockets), graceful_timeout, ready_fd, log_file))
 
 

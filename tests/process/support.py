@@ -19,9 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Until squall.httpserver and squall.web are on this branch, workers serve through
-# the stand-in responder and the test app takes its shape (see APP_SOURCE).
-ENV = dict(os.environ, PYTHONPATH=str(ROOT), SQUALL_STANDIN_SERVER="1")
+ENV = dict(os.environ, PYTHONPATH=str(ROOT))
+ENV.pop("SQUALL_STANDIN_SERVER", None)
+# Workers serving through the internal stand-in responder (squall.process._standin).
+STANDIN_ENV = dict(ENV, SQUALL_STANDIN_SERVER="1")
 
 APP_SOURCE = '''
 import asyncio
@@ -132,12 +133,13 @@ def wait_gone(pid: int, timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def serving(app: Path, *args: str, cwd: Path, log: Path) -> Iterator[subprocess.Popen[str]]:
+def serving(app: Path, *args: str, cwd: Path, log: Path,
+            env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
     """``squall serve`` in the foreground; TERM and reap it on the way out."""
     with open(log, "a") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "squall", "serve", str(app), *args],
-            env=ENV, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True,
+            env=env or ENV, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True,
         )
     try:
         yield proc

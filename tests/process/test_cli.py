@@ -64,8 +64,8 @@ def test_nginx_config_lists_every_instance_with_keepalive_and_retries() -> None:
     assert result.returncode == 0, result.stderr
     conf = result.stdout
     for port in range(8000, 8004):
-        assert f"server 127.0.0.1:{port};" in conf
-    assert "server 127.0.0.1:8004;" not in conf
+        assert f"server 127.0.0.1:{port} max_fails=0;" in conf
+    assert "server 127.0.0.1:8004" not in conf
     for line in ("keepalive 32;", "proxy_http_version 1.1;", 'proxy_set_header Connection "";',
                  "proxy_set_header X-Real-IP $remote_addr;",
                  "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
