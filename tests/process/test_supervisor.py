@@ -131,7 +131,9 @@ def test_hup_rolling_restart_under_load_fails_no_request(
     after = set(stats.pids) - before
     assert stats.failed == 0, stats.errors[:5]
     assert stats.ok > 500
-    assert len(after) >= instances, "the replacements served (old ones may first show late)"
+    # Per-port: every replacement serves its port. Shared socket: long keep-alive
+    # connections may all land on the first replacement that accepts.
+    assert len(after) >= (instances if mode == "--per-port" else 1), "replacements served"
     print(f"\nHUP ({mode}, {server}): {stats.ok} requests, {stats.failed} failed")
 
 
