@@ -186,6 +186,8 @@ def _serve(args: argparse.Namespace) -> int:
             pidfile.acquire()
         sockets = bind_listeners(args.address, args.port, instances=args.instances,
                                  per_port=args.per_port)
+        if log_file:
+            reopen_log(log_file)  # before dropping privileges: /var/log may be root's
         drop_privileges(args.user, args.group)
     except PIDFileLocked as exc:
         print(f"squall: {exc}", file=sys.stderr)
@@ -196,8 +198,6 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"squall: {exc}", file=sys.stderr)
         return 1
     try:
-        if log_file:
-            reopen_log(log_file)
         configure_logging(args.debug)
         return Supervisor(config, sockets).run()
     finally:
