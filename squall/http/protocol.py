@@ -518,11 +518,20 @@ class HTTP1ServerProtocol(asyncio.Protocol):
 
     # -- closing ------------------------------------------------------------
 
-    def shutdown(self) -> None:
-        """Finish the response in flight, then close; close now when idle."""
+    def shutdown(self, idle_grace: float = 0.0) -> None:
+        """Finish the response in flight, then close.
+
+        An idle keep-alive connection stays open ``idle_grace`` seconds: a
+        client may already have sent its next request on it, and closing under
+        that request would lose it. Such a request is answered with
+        ``Connection: close``; the reaper closes the connection otherwise.
+        """
         self._shutting_down = True
-        if self._current is None and not self._pipeline:
-            self.close()
+        if self._current is None and not self._pipeline and not self._in_message:
+            if idle_grace <= 0:
+                self.close()
+            else:
+                self._deadline = self._loop.time() + idle_grace
 
     @property
     def idle(self) -> bool:

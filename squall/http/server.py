@@ -239,15 +239,21 @@ class HTTPServerCore:
         self._servers.clear()
         self._sockets.clear()
 
-    async def close_all_connections(self, timeout: float | None = None) -> None:
-        """Drain: close idle connections now, the rest after their response.
+    async def close_all_connections(
+        self, timeout: float | None = None, idle_grace: float = 0.5
+    ) -> None:
+        """Drain: every connection closes after its response in flight.
 
-        Connections still busy after ``timeout`` seconds are closed anyway.
+        Idle keep-alive connections get ``idle_grace`` seconds in which a
+        request already on its way is still answered (with ``Connection:
+        close``). Connections still busy after ``timeout`` seconds are closed.
         """
         state = self.state
         state.closing = True
+        if timeout is not None:
+            idle_grace = min(idle_grace, timeout)
         for conn in list(state.connections):
-            conn.shutdown()
+            conn.shutdown(idle_grace)
         if state.connections:
             state.idle_waiter = state.loop.create_future()
             try:

@@ -44,16 +44,8 @@ class Server(Protocol):
     async def close_all_connections(self, timeout: float | None = None) -> None: ...
 
 
-#: Internal flag: serve through the stand-in responder instead of squall.httpserver.
-STANDIN_FLAG = "SQUALL_STANDIN_SERVER"
-
-
 def make_server(app: object) -> Server:
     """``HTTPServer(app, xheaders=True)``: behind a proxy, trust X-Real-IP and friends."""
-    if os.environ.get(STANDIN_FLAG) == "1":
-        from squall.process._standin import StandInServer
-
-        return StandInServer(app, xheaders=True)  # type: ignore[arg-type]
     module = importlib.import_module("squall.httpserver")
     server: Server = module.HTTPServer(app, xheaders=True)
     return server
@@ -84,9 +76,10 @@ def run_worker(
         if port is None:
             raise ValueError("run_worker needs sockets or a port")
         sockets = [bind_socket(address, port)]
-    # The default asyncio loop: squall.http's protocol currently rejects uvloop's
-    # TCPTransport (not an asyncio.Transport subclass); switch once it accepts it.
-    return asyncio.run(_serve(app_spec, list(sockets), graceful_timeout, ready_fd, log_file))
+    from squall.ioloop import new_event_loop
+
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(_serve(app_spec, list(sockets), graceful_timeout, ready_fd, log_file))
 
 
 async def _serve(

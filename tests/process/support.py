@@ -20,32 +20,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
-ENV.pop("SQUALL_STANDIN_SERVER", None)
-# Workers serving through the internal stand-in responder (squall.process._standin).
-STANDIN_ENV = dict(ENV, SQUALL_STANDIN_SERVER="1")
 
 APP_SOURCE = '''
 import asyncio
 import os
 
-if os.environ.get("SQUALL_STANDIN_SERVER") == "1":
-    async def app(method, path):
-        if path.startswith("/slow"):
-            await asyncio.sleep(float(path.partition("s=")[2] or 2))
-        return 200, str(os.getpid()).encode()
-else:
-    from squall.web import Application, RequestHandler
+from squall.web import Application, RequestHandler
 
-    class PidHandler(RequestHandler):
-        def get(self):
-            self.write(str(os.getpid()))
 
-    class SlowHandler(RequestHandler):
-        async def get(self):
-            await asyncio.sleep(float(self.get_argument("s", "2")))
-            self.write(str(os.getpid()))
+class PidHandler(RequestHandler):
+    def get(self):
+        self.write(str(os.getpid()))
 
-    app = Application([(r"/", PidHandler), (r"/slow", SlowHandler)])
+
+class SlowHandler(RequestHandler):
+    async def get(self):
+        await asyncio.sleep(float(self.get_argument("s", "2")))
+        self.write(str(os.getpid()))
+
+
+app = Application([(r"/", PidHandler), (r"/slow", SlowHandler)])
 '''
 
 

@@ -14,7 +14,6 @@ import pytest
 
 from tests.process.support import (
     ENV,
-    STANDIN_ENV,
     Load,
     free_ports,
     get,
@@ -95,18 +94,9 @@ def test_quit_stops_at_once_without_waiting_for_requests(tmp_path: Path) -> None
         assert len(errors) == 1, "the in-flight request was cut off"
 
 
-KEEPALIVE_RACE = pytest.mark.xfail(
-    reason="HTTPServer.close_all_connections closes idle keep-alive connections at once, "
-    "racing the client's next request on them (about 1 in 1,500 failed); the stand-in "
-    "answers that request with Connection: close instead",
-    strict=False,
-)
-
-
-@pytest.mark.parametrize("server", ["standin", pytest.param("httpserver", marks=KEEPALIVE_RACE)])
 @pytest.mark.parametrize("mode", ["--per-port", "--shared-socket"])
 def test_hup_rolling_restart_under_load_fails_no_request(
-    tmp_path: Path, mode: str, server: str
+    tmp_path: Path, mode: str
 ) -> None:
     app = write_app(tmp_path)
     instances = 2
@@ -114,7 +104,7 @@ def test_hup_rolling_restart_under_load_fails_no_request(
     ports = [port + i for i in range(instances)] if mode == "--per-port" else [port]
     with serving(app, "--port", str(port), "--instances", str(instances), mode,
                  "--graceful-timeout", "10", cwd=tmp_path, log=tmp_path / "s.log",
-                 env=STANDIN_ENV if server == "standin" else ENV) as master:
+                 env=ENV) as master:
         for p in ports:
             wait_for_pid(p)
         load = Load(ports, concurrency=8).start()
@@ -134,7 +124,7 @@ def test_hup_rolling_restart_under_load_fails_no_request(
     # Per-port: every replacement serves its port. Shared socket: long keep-alive
     # connections may all land on the first replacement that accepts.
     assert len(after) >= (instances if mode == "--per-port" else 1), "replacements served"
-    print(f"\nHUP ({mode}, {server}): {stats.ok} requests, {stats.failed} failed")
+    print(f"\nHUP ({mode}): {stats.ok} requests, {stats.failed} failed")
 
 
 def test_a_worker_dying_at_start_up_is_restarted_with_back_off(tmp_path: Path) -> None:
