@@ -162,10 +162,11 @@ class Pool:
             if self.ping_after is None or now - entry.since < self.ping_after:
                 return conn
             try:
-                await conn.ping()
+                async with asyncio.timeout(self.timeout):
+                    await conn.ping()
                 return conn
-            except ConnectionLost:
-                pass
+            except (ConnectionLost, TimeoutError):
+                pass  # dead or hung: replace it
             except BaseException:
                 self.release(conn, discard=True)
                 raise
