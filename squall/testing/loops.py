@@ -8,7 +8,7 @@ from collections.abc import Callable
 try:
     import uvloop
 except ImportError:  # pragma: no cover - uvloop is optional on some platforms
-    uvloop = None
+    uvloop = None  # type: ignore[assignment]
 
 LOOP_KINDS: tuple[str, ...] = ("asyncio", "uvloop") if uvloop is not None else ("asyncio",)
 
@@ -20,5 +20,5 @@ def loop_factory(kind: str) -> Callable[[], asyncio.AbstractEventLoop]:
     if kind == "uvloop":
         if uvloop is None:
             raise ValueError("loop kind 'uvloop' requested but uvloop is not installed")
-        return uvloop.new_event_loop  # type: ignore[no-any-return]
+        return uvloop.new_event_loop
     raise ValueError(f"unknown event loop kind {kind!r}; expected one of {LOOP_KINDS}")

@@ -1,0 +1,207 @@
+"""One request/response exchange on a connection (the delegate's ``HTTPConnection``)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Final
+
+from squall.http.delegate import HTTPMessageDelegate, RequestStartLine, ResponseStartLine
+from squall.http.headers import HTTPHeaders
+from squall.http.status import status_line
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from squall.http.protocol import ConnectionContext, HTTP1ServerProtocol
+
+
+class _Finish:
+    """Marks the end of a request body among buffered body chunks."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return 0
+
+
+FINISH: Final = _Finish()
+
+
+class HTTPOutputError(Exception):
+    """The application misused the response API (wrong length, write after finish)."""
+
+
+class RequestCycle:
+    """Request framing state and the response writer for one request.
+
+    The application writes through :meth:`write_headers`, :meth:`write` and
+    :meth:`finish` (Tornado's ``HTTP1Connection`` shape) or, when the whole
+    response is known at once, :meth:`write_response`, which sends it with a
+    single ``transport.write``.
+    """
+
+    __slots__ = (
+        "_chunked", "_expected_length", "_protocol", "_written_length", "active",
+        "body_received", "busy", "delegate", "events", "expect_continue", "headers",
+        "is_head", "keep_alive", "message_complete", "method", "response_finished",
+        "response_started", "start_line", "url", "version",
+    )
+
+    def __init__(
+        self,
+        protocol: HTTP1ServerProtocol,
+        start_line: RequestStartLine,
+        headers: HTTPHeaders,
+        keep_alive: bool,
+    ) -> None:
+        # request
+        self._protocol = protocol
+        self.start_line = start_line
+        self.method = start_line.method
+        self.url = start_line.path
+        self.version = start_line.version
+        self.headers = headers
+        self.keep_alive = keep_alive
+        self.is_head = start_line.method == "HEAD"
+        self.expect_continue = False
+        # delivery to the delegate
+        self.delegate: HTTPMessageDelegate | None = None
+        self.active = False
+        self.busy = False
+        self.events: deque[bytes | _Finish] = deque()
+        self.message_complete = False
+        self.body_received = 0
+        # response
+        self.response_started = False
+        self.response_finished = False
+        self._chunked = False
+        self._expected_length: int | None = None
+        self._written_length = 0
+
+    @property
+    def context(self) -> ConnectionContext:
+        return self._protocol.context
+
+    @property
+    def stream(self) -> HTTP1ServerProtocol:
+        return self._protocol
+
+    def set_close_callback(self, callback: object) -> None:
+        """Accepted for Tornado compatibility; squall calls ``on_connection_close``."""
+
+    def _head(self, start_line: ResponseStartLine, headers: HTTPHeaders) -> bytes:
+        if self.response_started:
+            raise HTTPOutputError("response headers already written")
+        self.response_started = True
+        code = start_line.code
+        if self._protocol.shutting_down:
+            self.keep_alive = False
+        bodyless = self.is_head or code in (204, 304) or code < 200
+        if "Content-Length" in headers:
+            try:
+                self._expected_length = int(headers["Content-Length"])
+            except ValueError:
+                raise HTTPOutputError(
+                    f"Content-Length {headers['Content-Length']!r} is not an integer"
+                ) from None
+        elif not bodyless and "Transfer-Encoding" not in headers:
+            if self.version == "HTTP/1.1":
+                self._chunked = True
+                headers["Transfer-Encoding"] = "chunked"
+            else:
+                # HTTP/1.0 has no chunking: the end of the body is the close.
+                self.keep_alive = False
+        if not self.keep_alive:
+            headers["Connection"] = "close"
+        elif self.version == "HTTP/1.0":
+            headers["Connection"] = "keep-alive"
+        if bodyless:
+            self._expected_length = None
+        lines = [f"{name}: {value}" for name, value in headers.get_all()]
+        block = "\r\n".join(lines)
+        if block.count("\n") != len(lines) - 1 or "\r" in block.replace("\r\n", ""):
+            raise HTTPOutputError(f"CR or LF in a response header value: {block!r}")
+        return status_line(code, start_line.reason) + block.encode("latin-1") + b"\r\n\r\n"
+
+    def _frame(self, chunk: bytes) -> bytes:
+        if self.is_head or not chunk:
+            return b""
+        self._written_length += len(chunk)
+        if self._expected_length is not None and self._written_length > self._expected_length:
+            raise HTTPOutputError(
+                f"tried to write {self._written_length} bytes, more than the "
+                f"Content-Length of {self._expected_length}"
+            )
+        if self._chunked:
+            return b"%x\r\n%b\r\n" % (len(chunk), chunk)
+        return chunk
+
+    def write_headers(
+        self,
+        start_line: ResponseStartLine,
+        headers: HTTPHeaders,
+        chunk: bytes | None = None,
+    ) -> Awaitable[None]:
+        """Send the status line and headers (and a first body chunk)."""
+        data = self._head(start_line, headers)
+        if chunk:
+            data += self._frame(chunk)
+        self._protocol._write(data)
+        return self._protocol.drain()
+
+    def write(self, chunk: bytes) -> Awaitable[None]:
+        """Send a body chunk; await the result to respect back-pressure."""
+        if not self.response_started:
+            raise HTTPOutputError("write() called before write_headers()")
+        if self.response_finished:
+            raise HTTPOutputError("write() called after finish()")
+        data = self._frame(chunk)
+        if data:
+            self._protocol._write(data)
+        return self._protocol.drain()
+
+    def finish(self) -> None:
+        """End the response; the connection moves on to the next request."""
+        if self.response_finished:
+            raise HTTPOutputError("finish() called twice")
+        if not self.response_started:
+            raise HTTPOutputError("finish() called before write_headers()")
+        if self._expected_length is not None and self._written_length != self._expected_length:
+            self.keep_alive = False
+            self.response_finished = True
+            self._protocol.on_response_finished(self)
+            raise HTTPOutputError(
+                f"response ended after {self._written_length} of "
+                f"{self._expected_length} bytes promised by Content-Length"
+            )
+        if self._chunked:
+            self._protocol._write(b"0\r\n\r\n")
+        self.response_finished = True
+        self._protocol.on_response_finished(self)
+
+    def write_response(
+        self, start_line: ResponseStartLine, headers: HTTPHeaders, body: bytes
+    ) -> None:
+        """Send a complete response with one ``transport.write`` and finish."""
+        # PERF: one write and no chunk framing for the common whole-body case.
+        if "Content-Length" not in headers and start_line.code not in (204, 304) \
+                and start_line.code >= 200:
+            headers["Content-Length"] = str(len(body))
+        data = self._head(start_line, headers)
+        if body and not self.is_head and self._expected_length is not None:
+            if len(body) != self._expected_length:
+                self.keep_alive = False
+                raise HTTPOutputError(
+                    f"body of {len(body)} bytes does not match Content-Length "
+                    f"{self._expected_length}"
+                )
+            data += body
+        self._protocol._write(data)
+        self.response_finished = True
+        self._protocol.on_response_finished(self)
+
+    def detach(self) -> tuple[asyncio.Transport, bytes]:
+        """Take over the raw connection (protocol upgrades)."""
+        self.response_finished = True
+        return self._protocol.detach()

@@ -1,0 +1,73 @@
+"""`squall serve --daemon`: one winner among concurrent starts, and log reopening."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from squall.process.pidfile import is_locked, read_pid
+from tests.process.support import ENV, free_ports, squall, wait_for_pid, wait_gone, write_app
+
+
+def test_twenty_concurrent_daemon_starts_leave_exactly_one_running(tmp_path: Path) -> None:
+    app = write_app(tmp_path)
+    port = free_ports(1)
+    pidfile = tmp_path / "same.pid"
+    cmd = [sys.executable, "-m", "squall", "serve", str(app), "--port", str(port), "--daemon",
+           "--pidfile", str(pidfile), "--log-file", str(tmp_path / "squall.log")]
+    procs = [subprocess.Popen(cmd, env=ENV, cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(20)]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    results = [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs, strict=True)]
+    daemon_pid = read_pid(pidfile)
+    try:
+        winners = [r for r in results if r[0] == 0]
+        losers = [r for r in results if r[0] != 0]
+        assert len(winners) == 1, results
+        assert winners[0][1].strip() == f"squall started as PID {daemon_pid} (pidfile {pidfile})"
+        assert len(losers) == 19
+        for code, _out, err in losers:
+            assert code == 2
+            assert err.strip() == f"squall: already running as PID {daemon_pid} (pidfile {pidfile})"
+        assert daemon_pid is not None and is_locked(pidfile)
+        worker = wait_for_pid(port)
+        assert worker != daemon_pid
+
+        status = squall("status", "--pidfile", str(pidfile))
+        assert (status.returncode, status.stdout.strip()) == (
+            0, f"squall is running as PID {daemon_pid} (pidfile {pidfile})")
+    finally:
+        stop = squall("stop", "--pidfile", str(pidfile), "--timeout", "30")
+    assert stop.returncode == 0, stop.stderr
+    assert stop.stdout.strip() == f"squall PID {daemon_pid} stopped"
+    assert not pidfile.exists()
+    wait_gone(daemon_pid, 5)
+
+
+def test_sigusr1_reopens_the_log_file_after_rotation(tmp_path: Path) -> None:
+    app = write_app(tmp_path)
+    port = free_ports(1)
+    pidfile, log = tmp_path / "d.pid", tmp_path / "squall.log"
+    start = squall("serve", str(app), "--port", str(port), "--daemon", "--pidfile", str(pidfile),
+                   "--log-file", str(log), cwd=tmp_path)
+    assert start.returncode == 0, start.stderr
+    try:
+        wait_for_pid(port)
+        os.rename(log, tmp_path / "squall.log.1")
+        daemon_pid = read_pid(pidfile)
+        assert daemon_pid is not None
+        os.kill(daemon_pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        while not (log.exists() and "reopened log file" in log.read_text()):
+            assert time.monotonic() < deadline, "no new log file after SIGUSR1"
+            time.sleep(0.05)
+    finally:
+        squall("stop", "--pidfile", str(pidfile), "--timeout", "30")
+    text = log.read_text()
+    assert re.search(r"worker 0 \(pid \d+\) exited with code 0", text), text
+    assert "supervisor stopped" in text
