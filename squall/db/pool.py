@@ -58,6 +58,8 @@ class Pool:
         self._size = 0  # connections open or being opened, idle or checked out
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._closed = False
+        # Discarded connections finishing their close; held so close() can wait.
+        self._disposing: set[asyncio.Task[None]] = set()
 
     @property
     def size(self) -> int:
@@ -108,8 +110,7 @@ class Pool:
     def release(self, conn: Connection, *, discard: bool = False) -> None:
         """Return ``conn`` to the pool; ``discard`` drops it (broken or in an unknown state)."""
         if discard or self._closed or conn.is_broken():
-            self._size -= 1
-            conn.abort()
+            self._discard(conn)
         else:
             self._idle.append(_Idle(conn, asyncio.get_running_loop().time()))
         self._wake_one()
@@ -141,7 +142,9 @@ class Pool:
             if not waiter.done():
                 waiter.set_result(None)
         self._waiters.clear()
-        await asyncio.gather(*(entry.conn.close() for entry in idle), return_exceptions=True)
+        await asyncio.gather(
+            *(entry.conn.close() for entry in idle), *self._disposing, return_exceptions=True
+        )
 
     async def _open_one(self) -> Connection:
         self._size += 1
@@ -159,16 +162,31 @@ class Pool:
             if self.ping_after is None or now - entry.since < self.ping_after:
                 return conn
             try:
-                await conn.ping()
+                async with asyncio.timeout(self.timeout):
+                    await conn.ping()
                 return conn
-            except ConnectionLost:
-                pass
+            except (ConnectionLost, TimeoutError):
+                pass  # dead or hung: replace it
             except BaseException:
                 self.release(conn, discard=True)
                 raise
+        self._discard(conn)
+        return None
+
+    def _discard(self, conn: Connection) -> None:
+        """Drop ``conn`` now (no statement can use it) and close it in the background."""
         self._size -= 1
         conn.abort()
-        return None
+        task = asyncio.get_running_loop().create_task(self._finish_close(conn))
+        self._disposing.add(task)
+        task.add_done_callback(self._disposing.discard)
+
+    @staticmethod
+    async def _finish_close(conn: Connection) -> None:
+        try:
+            await conn.close()
+        except Exception:
+            pass  # it is being thrown away; the server cleans up its side
 
     async def _wait(self, remaining: float) -> None:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()

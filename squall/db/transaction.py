@@ -96,11 +96,15 @@ class Transaction:
             return
         try:
             await conn.execute("ROLLBACK", ())
-        except BaseException:
+        except Exception:
             # Closing the connection makes the server roll back for us; the
             # block's own exception is the one worth reporting.
             self._pool.release(conn, discard=True)
             return
+        except BaseException:
+            # Cancelled while rolling back: the cancellation must not be lost.
+            self._pool.release(conn, discard=True)
+            raise
         # A clean ROLLBACK proves the connection is in step, even after a cancel.
         self._pool.release(conn)
 

@@ -13,7 +13,8 @@
 
 The table is ``__table__`` when set, else the class name in snake_case,
 pluralised (``Place`` -> ``places``, ``BlogEntry`` -> ``blog_entries``). A model
-without a primary key field gets ``id: int`` as its auto-incremented key.
+without a primary key field uses ``id: int`` (declared or implied) as its
+auto-incremented key.
 Table, column and ``order_by`` names are always checked against the declared
 fields, so user input never becomes SQL text; values are always parameters.
 """
@@ -52,14 +53,20 @@ class Model:
         for name, hint in hints.items():
             if name.startswith("_") or typing.get_origin(hint) is ClassVar:
                 continue
-            fields[name] = resolve_field(cls.__name__, name, hint, getattr(cls, name, MISSING))
+            if hasattr(Model, name):
+                raise TypeError(
+                    f"{cls.__name__}.{name}: the field name clashes with Model.{name}"
+                )
+            fields[name] = resolve_field(cls.__name__, name, hint, _declared(cls, name))
         keys = [c.name for c in fields.values() if c.primary_key]
         if len(keys) > 1:
             raise TypeError(f"{cls.__name__} declares {len(keys)} primary keys: {keys}")
         if not keys:
-            if "id" in fields:
-                raise TypeError(f"{cls.__name__}.id must be declared Field(primary_key=True)")
-            fields = {"id": resolve_field(cls.__name__, "id", int, Field(primary_key=True)), **fields}
+            # ``id: int`` (or no id at all) is the auto-incremented key.
+            if "id" in fields and fields["id"].type is not int:
+                raise TypeError(f"{cls.__name__}.id: an implicit primary key must be an int")
+            pk = resolve_field(cls.__name__, "id", int, Field(primary_key=True))
+            fields = {"id": pk, **{n: c for n, c in fields.items() if n != "id"}}
             keys = ["id"]
         cls.__fields__ = fields
         cls.__primary_key__ = keys[0]
@@ -318,6 +325,16 @@ class Model:
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
         return f"{type(self).__name__}({shown})"
+
+
+def _declared(cls: type, name: str) -> Any:
+    """What a model class (not Model itself) assigned to ``name``, or MISSING."""
+    for klass in cls.__mro__:
+        if klass is Model:
+            break
+        if name in vars(klass):
+            return vars(klass)[name]
+    return MISSING
 
 
 def table_name(class_name: str) -> str:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 
 import squall.db
@@ -117,3 +119,25 @@ def test_memory_sqlite_refuses_a_bigger_pool() -> None:
 def test_unknown_scheme_fails_before_connecting() -> None:
     with pytest.raises(ValueError, match="unknown database URL scheme 'mongodb'"):
         squall.db.connect("mongodb://h/db")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://root@127.0.0.1:1/test", "postgresql://postgres@127.0.0.1:1/test"],
+)
+async def test_unreachable_server_fails_at_connect_naming_the_url(url: str) -> None:
+    with pytest.raises(DatabaseError, match=r"cannot connect to DatabaseURL\(.*127.0.0.1:1/test\)"):
+        await connect(url, timeout=5)
+
+
+async def test_wrong_database_name_fails_at_connect_with_the_server_message(
+    postgres_dsn: str,
+) -> None:
+    url = postgres_dsn.rsplit("/", 1)[0] + "/no_such_db_squall"
+    with pytest.raises(DatabaseError, match='database "no_such_db_squall" does not exist'):
+        await connect(url)
+
+
+async def test_unopenable_sqlite_file_fails_at_connect(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(DatabaseError, match=r"cannot connect to .*unable to open database file"):
+        await connect(f"sqlite:///{tmp_path}/missing-dir/x.db")

@@ -152,3 +152,20 @@ def test_create_table_uses_each_dialects_auto_increment_key(dialect: str, expect
     assert expected in sql
     assert "VARCHAR(20) NOT NULL" in sql  # name
     assert "note" in sql and "VARCHAR(255)," in sql  # nullable: no NOT NULL
+
+
+def test_plain_id_int_field_is_the_auto_incremented_key() -> None:
+    class Tag(Model):
+        id: int
+        label: str
+
+    assert Tag.__primary_key__ == "id"
+    assert Tag.__fields__["id"].primary_key
+    assert Tag.validate({"label": "x"}) == {"id": None, "label": "x"}
+
+
+def test_field_named_like_a_model_method_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"Bad\.count: the field name clashes with Model\.count"):
+
+        class Bad(Model):
+            count: int  # type: ignore[assignment]

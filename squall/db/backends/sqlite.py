@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -17,11 +18,18 @@ from squall.db.url import DatabaseURL
 
 async def open(url: DatabaseURL, timeout: float) -> SQLiteConnection:
     """Open ``url``'s file (or a private in-memory database) in autocommit mode."""
+    # isolation_level=None: the driver never opens transactions behind our back;
+    # squall issues BEGIN / COMMIT itself. timeout is SQLite's busy wait.
+    pending = aiosqlite.connect(url.database, isolation_level=None, timeout=timeout)
     try:
-        # isolation_level=None: the driver never opens transactions behind our back;
-        # squall issues BEGIN / COMMIT itself. timeout is SQLite's busy wait.
-        conn = await aiosqlite.connect(url.database, isolation_level=None, timeout=timeout)
+        conn = await pending
     except sqlite3.Error as exc:
+        # aiosqlite stops its worker thread on failure but does not wait for it;
+        # wait here, or the thread may report to an event loop already closed.
+        # (_thread is private; without it we only lose that wait.)
+        thread = getattr(pending, "_thread", None)
+        if thread is not None:
+            await asyncio.to_thread(thread.join, timeout)
         raise _translate(exc) from exc
     wrapped = SQLiteConnection(conn)
     try:
@@ -43,7 +51,8 @@ class SQLiteConnection:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
-        self._closed = False
+        self._closed = False  # no more statements: closed, or aborted and awaiting close
+        self._thread_stopped = False
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
         stmt = prepare(sql, params, "sqlite")
@@ -86,15 +95,15 @@ class SQLiteConnection:
             raise ConnectionLost("SQLite connection is closed")
 
     async def close(self) -> None:
-        if not self._closed:
-            self._closed = True
+        self._closed = True
+        if not self._thread_stopped:
+            self._thread_stopped = True
             await self._conn.close()
 
     def abort(self) -> None:
-        # The driver thread finishes the statement it is running; closing it
-        # is queued behind that. Nothing else can use this connection any more.
+        # A cancelled statement still completes in the driver thread, so the
+        # connection stays in step; the pool closes it properly afterwards.
         self._closed = True
-        self._conn.stop()
 
 
 
