@@ -12,6 +12,7 @@ from squall.http.request import HTTPServerRequest
 from squall.routing import RouteMatch, Router, RuleSpec, URLSpec
 from squall.web.handler import RequestHandler
 from squall.web.handlers import ErrorHandler
+from squall.web.static import static_rules
 
 if TYPE_CHECKING:
     from squall.httpserver import HTTPServer
@@ -48,10 +49,12 @@ class Application:
         self.transforms: list[OutputTransform] = list(transforms or [])
         self.ui_modules: dict[str, Any] = {}
         self.ui_methods: dict[str, Any] = {}
+        self.template_loaders: dict[str, Any] = {}
         self._routers: list[Router] = []
         self._default_router = Router(".*$")
         self._named: dict[str, URLSpec] = {}
-        self._add_router(self._default_router, handlers or [])
+        rules: list[RuleSpec] = [*static_rules(settings), *(handlers or [])]
+        self._add_router(self._default_router, rules)
 
     def _add_router(self, router: Router, rules: Sequence[RuleSpec]) -> None:
         for rule in rules:
