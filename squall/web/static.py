@@ -313,11 +313,11 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
                 return "unsatisfiable" if suffix == 0 else None
             return (max(size - suffix, 0), size) if size else "unsatisfiable"
         start = int(first)
-        end = int(last) + 1 if last else size
+        end = int(last) + 1 if last else max(size, start + 1)
     except ValueError:
         return None  # a syntactically invalid Range is ignored
     if start < 0 or end <= start:
-        return None
+        return None  # "5-2" is not a valid range: ignored
     if start >= size:
-        return "unsatisfiable"
+        return "unsatisfiable"  # RFC 9110 §14.1.1: first-pos beyond the representation
     return start, min(end, size)
