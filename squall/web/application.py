@@ -10,6 +10,7 @@ from squall.http.delegate import HTTPConnection, RequestStartLine
 from squall.http.headers import HTTPHeaders
 from squall.http.request import HTTPServerRequest
 from squall.routing import RouteMatch, Router, RuleSpec, URLSpec
+from squall.web.compression import decompress_request_body, transforms_from_settings
 from squall.web.handler import RequestHandler
 from squall.web.handlers import ErrorHandler
 from squall.web.static import static_rules
@@ -47,6 +48,7 @@ class Application:
             settings.setdefault("serve_traceback", True)
         self.default_host = default_host
         self.transforms: list[OutputTransform] = list(transforms or [])
+        self.transforms.extend(transforms_from_settings(settings))
         self.ui_modules: dict[str, Any] = {}
         self.ui_methods: dict[str, Any] = {}
         self.template_loaders: dict[str, Any] = {}
@@ -193,6 +195,10 @@ class _RequestDispatcher:
         if self.chunks:
             request.body = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
             self.chunks = []
+        error_status = decompress_request_body(self.application.settings, request)
+        if error_status is not None:
+            ErrorHandler(self.application, request, status_code=error_status)._execute([], {})
+            return
         try:
             handler = self._make_handler()
         except Exception:
