@@ -99,6 +99,10 @@ class Application:
         listen_kwargs = {k: kwargs.pop(k) for k in ("family", "backlog", "reuse_port") if k in kwargs}
         server = HTTPServer(self, **kwargs)
         server.listen(port, address, **listen_kwargs)
+        if self.settings.get("autoreload"):
+            from squall import autoreload
+
+            autoreload.start()
         return server
 
     # -- HTTPServerConnectionDelegate ---------------------------------------
