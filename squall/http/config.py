@@ -39,6 +39,8 @@ class ServerConfig:
     """Buffered, undelivered request data above which reading pauses."""
     max_pipelined: int = 64
     """Parsed requests waiting behind the one being answered before reading pauses."""
+    decompress_request: bool = False
+    """Ask the application to gunzip request bodies; the wire layer only carries the flag."""
 
     def __post_init__(self) -> None:
         for name in ("max_header_size", "max_header_count", "max_body_size",

@@ -563,7 +563,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
 class ConnectionContext:
     """Who is on the other end: address, IP and scheme, proxies considered."""
 
-    __slots__ = ("address", "protocol", "remote_ip", "trusted_downstream", "xheaders")
+    __slots__ = ("address", "decompress_request", "max_body_size", "protocol", "remote_ip",
+                 "trusted_downstream", "xheaders")
 
     def __init__(self, transport: asyncio.BaseTransport, config: ServerConfig) -> None:
         peer = transport.get_extra_info("peername")
@@ -575,6 +576,9 @@ class ConnectionContext:
         self.protocol = "https" if transport.get_extra_info("sslcontext") is not None else "http"
         self.xheaders = config.xheaders
         self.trusted_downstream = config.trusted_downstream
+        # Carried for the application, which decompresses bodies within this limit.
+        self.decompress_request = config.decompress_request
+        self.max_body_size = config.max_body_size
 
     def __str__(self) -> str:
         return self.remote_ip

@@ -9,6 +9,7 @@ from squall.web.decorators import addslash, authenticated, removeslash, stream_r
 from squall.web.errors import Finish, HTTPError, MissingArgumentError
 from squall.web.handler import RequestHandler
 from squall.web.handlers import ErrorHandler, RedirectHandler
+from squall.web.static import StaticFileHandler
 
 __all__ = [
     "Application",
@@ -18,6 +19,7 @@ __all__ = [
     "MissingArgumentError",
     "RedirectHandler",
     "RequestHandler",
+    "StaticFileHandler",
     "URLSpec",
     "addslash",
     "authenticated",

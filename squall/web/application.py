@@ -10,8 +10,10 @@ from squall.http.delegate import HTTPConnection, RequestStartLine
 from squall.http.headers import HTTPHeaders
 from squall.http.request import HTTPServerRequest
 from squall.routing import RouteMatch, Router, RuleSpec, URLSpec
+from squall.web.compression import decompress_request_body, transforms_from_settings
 from squall.web.handler import RequestHandler
 from squall.web.handlers import ErrorHandler
+from squall.web.static import static_rules
 
 if TYPE_CHECKING:
     from squall.httpserver import HTTPServer
@@ -46,12 +48,15 @@ class Application:
             settings.setdefault("serve_traceback", True)
         self.default_host = default_host
         self.transforms: list[OutputTransform] = list(transforms or [])
+        self.transforms.extend(transforms_from_settings(settings))
         self.ui_modules: dict[str, Any] = {}
         self.ui_methods: dict[str, Any] = {}
+        self.template_loaders: dict[str, Any] = {}
         self._routers: list[Router] = []
         self._default_router = Router(".*$")
         self._named: dict[str, URLSpec] = {}
-        self._add_router(self._default_router, handlers or [])
+        rules: list[RuleSpec] = [*static_rules(settings), *(handlers or [])]
+        self._add_router(self._default_router, rules)
 
     def _add_router(self, router: Router, rules: Sequence[RuleSpec]) -> None:
         for rule in rules:
@@ -94,6 +99,10 @@ class Application:
         listen_kwargs = {k: kwargs.pop(k) for k in ("family", "backlog", "reuse_port") if k in kwargs}
         server = HTTPServer(self, **kwargs)
         server.listen(port, address, **listen_kwargs)
+        if self.settings.get("autoreload"):
+            from squall import autoreload
+
+            autoreload.start()
         return server
 
     # -- HTTPServerConnectionDelegate ---------------------------------------
@@ -190,6 +199,10 @@ class _RequestDispatcher:
         if self.chunks:
             request.body = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
             self.chunks = []
+        error_status = decompress_request_body(self.application.settings, request)
+        if error_status is not None:
+            ErrorHandler(self.application, request, status_code=error_status)._execute([], {})
+            return
         try:
             handler = self._make_handler()
         except Exception:

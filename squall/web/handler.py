@@ -23,6 +23,7 @@ from squall.http.headers import HTTPHeaders
 from squall.http.status import REASONS
 from squall.web.cookies import CookieMixin
 from squall.web.errors import Finish, HTTPError, MissingArgumentError
+from squall.web.templating import TemplateMixin
 from squall.web.xsrf import XSRFMixin
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def _strip_control(value: str) -> str:
     return "".join(ch for ch in value if ch >= " " or ch in "\t\n\r")
 
 
-class RequestHandler(CookieMixin, XSRFMixin):
+class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
     """Base class for request handlers; one instance serves one request.
 
     Override the HTTP verb methods. Captured groups of the URL rule arrive as
