@@ -95,14 +95,15 @@ class HTTPServer(HTTPServerCore):
     def start(self, num_processes: int | None = 1, max_restarts: int | None = None) -> None:
         """Start accepting on the sockets given to :meth:`bind`.
 
-        Only ``num_processes=1`` is served in-process; for several processes
-        use ``squall serve --instances N``, which supervises them.
+        With ``num_processes`` other than 1 the process forks that many
+        children first (``None`` or 0: one per CPU), each serving the same
+        sockets, as in Tornado; call it before the event loop runs.
+        ``squall serve --instances N`` is the supervised alternative.
         """
         if num_processes != 1:
-            raise ValueError(
-                f"HTTPServer.start(num_processes={num_processes}) is not supported in-process; "
-                "run `squall serve --instances N` for supervised multi-process serving"
-            )
+            from squall.process.fork import fork_processes
+
+            fork_processes(num_processes, max_restarts)
         sockets, self._bound = self._bound, []
         self.add_sockets(sockets)
 
