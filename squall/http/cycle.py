@@ -118,7 +118,8 @@ class RequestCycle:
             headers["Connection"] = "keep-alive"
         if bodyless:
             self._expected_length = None
-        lines = [f"{name}: {value}" for name, value in headers.get_all()]
+        lines = [f"{name}: {value}" for name, values in headers._as_list.items()
+                 for value in values]
         block = "\r\n".join(lines)
         if block.count("\n") != len(lines) - 1 or "\r" in block.replace("\r\n", ""):
             raise HTTPOutputError(f"CR or LF in a response header value: {block!r}")

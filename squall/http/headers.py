@@ -31,7 +31,7 @@ class HTTPHeaders(MutableMapping[str, str]):
     Iteration yields each name once, in its canonical ``Title-Case`` form.
     """
 
-    __slots__ = ("_as_list", "_combined")
+    __slots__ = ("_as_list",)
 
     @overload
     def __init__(self, __arg: Mapping[str, list[str]]) -> None: ...
@@ -43,23 +43,30 @@ class HTTPHeaders(MutableMapping[str, str]):
     def __init__(self, **kwargs: str) -> None: ...
 
     def __init__(self, *args: Any, **kwargs: str) -> None:
-        self._combined: dict[str, str] = {}
+        # PERF: one dict of lists; the comma-joined form is built on read.
         self._as_list: dict[str, list[str]] = {}
+        if not args and not kwargs:
+            return
         if len(args) == 1 and isinstance(args[0], HTTPHeaders):
-            for name, value in args[0].get_all():
-                self.add(name, value)
+            self._as_list = {name: list(values) for name, values in args[0]._as_list.items()}
         else:
             self.update(*args, **kwargs)
+
+    @classmethod
+    def from_normalized(cls, values: dict[str, list[str]]) -> HTTPHeaders:
+        """Wrap ``values`` (keys already in canonical form, values lists) without copying."""
+        headers = cls.__new__(cls)
+        headers._as_list = values
+        return headers
 
     def add(self, name: str, value: str) -> None:
         """Add a value without replacing earlier values of the same header."""
         key = normalize_header_name(name)
-        if key in self._combined:
-            self._combined[key] += "," + value
-            self._as_list[key].append(value)
-        else:
-            self._combined[key] = value
+        values = self._as_list.get(key)
+        if values is None:
             self._as_list[key] = [value]
+        else:
+            values.append(value)
 
     def get_list(self, name: str) -> list[str]:
         """Every value of the header, in arrival order (empty when absent)."""
@@ -86,29 +93,29 @@ class HTTPHeaders(MutableMapping[str, str]):
         return result
 
     def __setitem__(self, name: str, value: str) -> None:
-        key = normalize_header_name(name)
-        self._combined[key] = value
-        self._as_list[key] = [value]
+        self._as_list[normalize_header_name(name)] = [value]
 
     def __getitem__(self, name: str) -> str:
-        return self._combined[normalize_header_name(name)]
+        values = self._as_list[normalize_header_name(name)]
+        return values[0] if len(values) == 1 else ",".join(values)
 
     def __delitem__(self, name: str) -> None:
-        key = normalize_header_name(name)
-        del self._combined[key]
-        del self._as_list[key]
+        del self._as_list[normalize_header_name(name)]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and normalize_header_name(name) in self._combined
+        return isinstance(name, str) and normalize_header_name(name) in self._as_list
 
     def get(self, name: str, default: Any = None) -> Any:
-        return self._combined.get(normalize_header_name(name), default)
+        values = self._as_list.get(normalize_header_name(name))
+        if values is None:
+            return default
+        return values[0] if len(values) == 1 else ",".join(values)
 
     def __len__(self) -> int:
-        return len(self._combined)
+        return len(self._as_list)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._combined)
+        return iter(self._as_list)
 
     def copy(self) -> HTTPHeaders:
         return HTTPHeaders(self)
@@ -119,4 +126,4 @@ class HTTPHeaders(MutableMapping[str, str]):
         return "".join(f"{name}: {value}\r\n" for name, value in self.get_all())
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({dict(self._combined)!r})"
+        return f"{type(self).__name__}({dict(self.items())!r})"

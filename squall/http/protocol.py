@@ -382,8 +382,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         than ``chunked`` cannot be delimited by us (answered 400, as §6.1
         permits, and the connection closed).
         """
-        te = headers.get_list("Transfer-Encoding")
-        cl = headers.get_list("Content-Length")
+        fields = headers._as_list
+        te = fields.get("Transfer-Encoding")
+        cl = fields.get("Content-Length")
         if te:
             if cl:
                 raise RejectRequest(400, "both Transfer-Encoding and Content-Length present")
@@ -405,8 +406,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
                 )
             return length > 0
         if version == "1.1":
-            hosts = headers.get_list("Host")
-            if len(hosts) != 1:
+            hosts = fields.get("Host")
+            if hosts is None or len(hosts) != 1:
                 # RFC 9112 §3.2: exactly one Host field in an HTTP/1.1 request.
                 raise RejectRequest(400, "HTTP/1.1 request needs exactly one Host header")
         return False

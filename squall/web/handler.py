@@ -71,7 +71,6 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
         self._raw_xsrf_token: tuple[int | None, bytes, float] | None = None
         self._status_code = 200
         self._reason = "OK"
-        self._headers = HTTPHeaders()
         self._write_buffer: list[bytes] = []
         self._task: asyncio.Task[None] | None = None
         self.ui: dict[str, Any] = {}
@@ -120,10 +119,12 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
 
     def clear(self) -> None:
         """Reset headers and body to the defaults (used before error pages)."""
-        self._headers = HTTPHeaders()
-        self._headers["Server"] = _SERVER_HEADER
-        self._headers["Content-Type"] = "text/html; charset=UTF-8"
-        self._headers["Date"] = http_date()
+        # PERF: canonical names are known; skip normalisation for the defaults.
+        self._headers = HTTPHeaders.from_normalized({
+            "Server": [_SERVER_HEADER],
+            "Content-Type": ["text/html; charset=UTF-8"],
+            "Date": [http_date()],
+        })
         self.set_default_headers()
         self._write_buffer = []
         self._status_code = 200
