@@ -76,3 +76,29 @@ def enable_pretty_logging(
         stream = logging.StreamHandler()
         stream.setFormatter(LogFormatter())
         logger.addHandler(stream)
+
+
+def define_logging_options(options: Any = None) -> None:
+    """Define Tornado's logging options (``--logging``, ``--log-file-prefix``, ...).
+
+    The global ``squall.options.options`` gets them at import, as in Tornado,
+    so ``parse_command_line()`` configures logging by itself.
+    """
+    if options is None:
+        from squall.options import options as global_options
+
+        options = global_options
+    options.define("logging", default="info", group="logging",
+                   help="Set the Python log level. If 'none', squall won't touch the logging "
+                        "configuration.", metavar="debug|info|warning|error|none")
+    options.define("log_to_stderr", type=bool, default=None, group="logging",
+                   help="Send log output to stderr (colorized if possible). By default use "
+                        "stderr if --log_file_prefix is not set and no other logging is configured.")
+    options.define("log_file_prefix", type=str, default=None, metavar="PATH", group="logging",
+                   help="Path prefix for log files. Note that if you are running multiple "
+                        "squall processes, log_file_prefix must be different for each of them")
+    options.define("log_file_max_size", type=int, default=100 * 1000 * 1000, group="logging",
+                   help="max size of log files before rollover")
+    options.define("log_file_num_backups", type=int, default=10, group="logging",
+                   help="number of log files to keep")
+    options.add_parse_callback(lambda: enable_pretty_logging(options))

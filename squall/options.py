@@ -734,3 +734,12 @@ def print_help(file: TextIO | IO[str] | None = None) -> None:
 def add_parse_callback(callback: Callable[[], None]) -> None:
     """Call ``callback`` after the global options' final parse."""
     options.add_parse_callback(callback)
+
+
+def _define_logging_options() -> None:
+    from squall.log import define_logging_options
+
+    define_logging_options(options)
+
+
+_define_logging_options()

@@ -403,3 +403,32 @@ async def test_default_handler_class_and_access_log(caplog: pytest.LogCaptureFix
             got = await srv.fetch("/missing?x=1")
     assert (got.code, got.body) == (404, b"custom not found")
     assert re.search(r"404 GET /missing\?x=1 \(127\.0\.0\.1\) \d+\.\d\dms", caplog.text)
+
+
+async def test_flush_waits_while_the_client_is_not_reading() -> None:
+    written: list[int] = []
+    chunk = b"x" * 65536
+    total_chunks = 512  # 32 MiB
+
+    class Firehose(RequestHandler):
+        async def get(self) -> None:
+            self.set_header("Content-Length", len(chunk) * total_chunks)
+            for _ in range(total_chunks):
+                self.write(chunk)
+                await self.flush()
+                written.append(len(chunk))
+
+    async with serve(Application([(r"/big", Firehose)])) as srv:
+        reader, writer = await srv.open()
+        writer.write(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
+        await asyncio.sleep(0.5)  # not reading: the handler must stall on flush()
+        stalled_at = sum(written)
+        assert stalled_at < len(chunk) * total_chunks // 2
+        await reader.readuntil(b"\r\n\r\n")
+        received = 0
+        while received < len(chunk) * total_chunks:
+            data = await asyncio.wait_for(reader.read(1 << 20), 10)
+            assert data
+            received += len(data)
+        writer.close()
+    assert sum(written) == len(chunk) * total_chunks
