@@ -177,8 +177,8 @@ def _serve(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             started.fail(str(exc))
             return 1
-        started.ok()
-        return Supervisor(config, sockets).run()
+        # The launcher's exit status waits for this: 0 only once every worker is ready.
+        return Supervisor(config, sockets).run(started)
 
     pidfile = PIDFile(args.pidfile) if args.pidfile else None
     try:

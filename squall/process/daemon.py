@@ -12,6 +12,7 @@ anything is reported as a failure too.
 from __future__ import annotations
 
 import grp
+import logging
 import os
 import pwd
 import sys
@@ -40,6 +41,21 @@ def reopen_log(path: str) -> None:
         os.dup2(fd, 2)
     finally:
         os.close(fd)
+
+
+def try_reopen_log(path: str, logger: logging.Logger) -> bool:
+    """:func:`reopen_log` for a signal handler: on failure log why and keep the old file.
+
+    After ``--user`` the process may not create files in a root-owned log directory;
+    the old descriptors stay open, so no line is lost, and a later SIGUSR1 retries.
+    """
+    try:
+        reopen_log(path)
+    except OSError as exc:
+        logger.error("cannot reopen log file %s: %s; still writing to the old file",
+                     path, exc.strerror or exc)
+        return False
+    return True
 
 
 def drop_privileges(user: str | None, group: str | None) -> None:

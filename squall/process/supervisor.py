@@ -19,7 +19,12 @@ Signals:
 
 A worker that dies is restarted: at once if it had been serving for
 ``HEALTHY_UPTIME`` seconds, otherwise after an exponential back-off, so one that
-dies at start-up does not spin.
+dies at start-up does not spin. A worker that cannot even be started (the
+interpreter is not executable by ``--user``, say) is retried the same way.
+
+Given a :class:`StartupListener` (the daemon's report to ``squall serve --daemon``),
+the supervisor calls ``ok()`` only once every instance's first worker is ready, and
+``fail(message)`` and stops if one cannot be started or exits before it is ready.
 """
 
 from __future__ import annotations
@@ -33,8 +38,9 @@ import socket
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import Protocol
 
-from squall.process.daemon import reopen_log
+from squall.process.daemon import try_reopen_log
 
 log = logging.getLogger("squall.process.supervisor")
 
@@ -42,6 +48,14 @@ HEALTHY_UPTIME = 1.0
 BACKOFF_BASE = 0.25
 BACKOFF_MAX = 30.0
 KILL_GRACE = 5.0
+
+
+class StartupListener(Protocol):
+    """Told once whether the first workers came up (``squall.process.daemon.StartupReport``)."""
+
+    def ok(self) -> None: ...
+
+    def fail(self, message: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +89,7 @@ class _Worker:
 
 
 class _Slot:
-    __slots__ = ("current", "failures", "index", "pending", "restart", "sockets")
+    __slots__ = ("current", "failures", "index", "last_error", "pending", "restart", "sockets")
 
     def __init__(self, index: int, sockets: list[socket.socket]) -> None:
         self.index = index
@@ -84,6 +98,7 @@ class _Slot:
         self.pending: _Worker | None = None  # the replacement during a rolling restart
         self.failures = 0
         self.restart: asyncio.TimerHandle | None = None
+        self.last_error: str | None = None  # why the last attempt to start a worker failed
 
 
 def exit_reason(returncode: int) -> str:
@@ -116,11 +131,15 @@ class Supervisor:
         self._reload_again = False
         self._done: asyncio.Event | None = None
 
-    def run(self) -> int:
-        """Block until stopped by a signal; return the exit status."""
-        return asyncio.run(self._main())
+    def run(self, started: StartupListener | None = None) -> int:
+        """Block until stopped by a signal; return the exit status.
 
-    async def _main(self) -> int:
+        With ``started``, report whether every instance became ready; if one did
+        not, stop the others and return 1.
+        """
+        return asyncio.run(self._main(started))
+
+    async def _main(self, started: StartupListener | None) -> int:
         loop = asyncio.get_running_loop()
         self._done = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, self._stop, True)
@@ -137,12 +156,41 @@ class Supervisor:
             "per-port" if self.config.per_port else "shared socket",
         )
         for slot in self._slots:
-            slot.current = self._spawn(slot)
+            self._respawn(slot)
         reaper = loop.create_task(self._reap_periodically())
+        status = 0
+        if started is not None:
+            failure = await self._first_start_failure()
+            if failure is None:
+                started.ok()
+            else:
+                started.fail(failure)  # also written to the log file
+                self._stop(False)
+                status = 1
         await self._done.wait()
         reaper.cancel()
         log.info("supervisor stopped")
-        return 0
+        return status
+
+    async def _first_start_failure(self) -> str | None:
+        """Why the first worker of some instance is not serving, or None once all are."""
+        # Taken before the first await: a worker that dies meanwhile leaves its slot.
+        firsts = [(slot, slot.current) for slot in self._slots]
+        for slot, worker in firsts:
+            if worker is None:
+                return f"cannot start worker {slot.index}: {slot.last_error}; see the log file"
+            try:
+                ready = await asyncio.wait_for(
+                    asyncio.shield(worker.outcome), self.config.ready_timeout
+                )
+            except TimeoutError:
+                return (f"{worker.describe()} was not ready after "
+                        f"{self.config.ready_timeout:g}s; see the log file")
+            if not ready:
+                code = worker.proc.returncode
+                how = exit_reason(code) if code is not None else "exited"
+                return f"{worker.describe()} {how} before it was ready; see the log file"
+        return None
 
     # -- workers ----------------------------------------------------------------
 
@@ -226,8 +274,7 @@ class Supervisor:
             slot.failures = 0
             delay = 0.0
         else:
-            slot.failures += 1
-            delay = min(BACKOFF_BASE * 2 ** (slot.failures - 1), BACKOFF_MAX)
+            delay = self._backoff(slot)
         log.warning(
             "%s %s after %.1fs; restarting in %.2fs",
             worker.describe(), exit_reason(returncode), uptime, delay,
@@ -235,11 +282,22 @@ class Supervisor:
         if slot.pending is None:
             slot.restart = asyncio.get_running_loop().call_later(delay, self._respawn, slot)
 
+    @staticmethod
+    def _backoff(slot: _Slot) -> float:
+        slot.failures += 1
+        return min(BACKOFF_BASE * 2.0 ** (slot.failures - 1), BACKOFF_MAX)
+
     def _respawn(self, slot: _Slot) -> None:
         slot.restart = None
         if self._stopping or slot.current is not None or slot.pending is not None:
             return
-        slot.current = self._spawn(slot)
+        try:
+            slot.current = self._spawn(slot)
+        except OSError as exc:
+            slot.last_error = str(exc)
+            delay = self._backoff(slot)
+            log.error("cannot start worker %d: %s; retrying in %.2fs", slot.index, exc, delay)
+            slot.restart = asyncio.get_running_loop().call_later(delay, self._respawn, slot)
 
     # -- signals ----------------------------------------------------------------
 
@@ -278,8 +336,7 @@ class Supervisor:
             self._done.set()
 
     def _reopen_logs(self) -> None:
-        if self.config.log_file:
-            reopen_log(self.config.log_file)
+        if self.config.log_file and try_reopen_log(self.config.log_file, log):
             log.info("reopened log file %s", self.config.log_file)
         for worker in list(self._workers):
             with contextlib.suppress(ProcessLookupError):
@@ -302,7 +359,12 @@ class Supervisor:
             if slot.restart is not None:
                 slot.restart.cancel()
                 slot.restart = None
-            new = self._spawn(slot)
+            try:
+                new = self._spawn(slot)
+            except OSError as exc:
+                log.error("rolling restart aborted: cannot start a replacement for worker %d: %s",
+                          slot.index, exc)
+                return
             slot.pending = new
             try:
                 ready = await asyncio.wait_for(asyncio.shield(new.outcome), self.config.ready_timeout)

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
-from squall.process.daemon import reopen_log
+from squall.process.daemon import try_reopen_log
 from squall.process.listeners import bind_socket
 from squall.process.loader import AppLoadError, load_app
 
@@ -100,7 +100,7 @@ async def _serve(
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGQUIT, _exit_now)
     if log_file is not None:
-        loop.add_signal_handler(signal.SIGUSR1, reopen_log, log_file)
+        loop.add_signal_handler(signal.SIGUSR1, try_reopen_log, log_file, log)
 
     server = make_server(app)
     server.add_sockets(sockets)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from squall.process import supervisor
 from tests.process.support import (
     ENV,
     Load,
@@ -138,3 +139,35 @@ def test_a_worker_dying_at_start_up_is_restarted_with_back_off(tmp_path: Path) -
     assert 2 <= starts <= 6, f"{starts} starts in 3s"
     assert "boom at start-up" in text
     assert re.search(r"exited with code 3 after [\d.]+s; restarting in 0\.50s", text), text
+
+
+class _Report:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def ok(self) -> None:
+        self.events.append("ok")
+
+    def fail(self, message: str) -> None:
+        self.events.append(message)
+
+
+def test_a_worker_that_cannot_be_started_fails_the_start_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As when --user may not execute the interpreter (a pyenv Python under /root).
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", "/root/python3")
+
+    monkeypatch.setattr(supervisor.subprocess, "Popen", refuse)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    report = _Report()
+    config = supervisor.SupervisorConfig(app="x:app", instances=1, per_port=True)
+    status = supervisor.Supervisor(config, [sock]).run(report)
+    assert status == 1
+    assert report.events == [
+        "cannot start worker 0: [Errno 13] Permission denied: '/root/python3'; see the log file"
+    ]
+    assert sock.fileno() == -1  # the supervisor closed its listening socket
