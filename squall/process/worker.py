@@ -112,7 +112,9 @@ async def _serve(
         os.close(ready_fd)
     log.info("serving %s on %s", app_spec, ", ".join(_describe(s) for s in sockets))
 
+    orphan_watch = asyncio.ensure_future(_stop_when_orphaned(os.getppid(), stop, log))
     await stop.wait()
+    orphan_watch.cancel()
     log.info("stopping: no new connections, draining for up to %.1fs", graceful_timeout)
     server.stop()
     try:
@@ -123,6 +125,15 @@ async def _serve(
         log.warning("connections still open after %.1fs; exiting anyway", graceful_timeout)
     log.info("stopped")
     return 0
+
+
+async def _stop_when_orphaned(parent: int, stop: asyncio.Event, log: logging.Logger) -> None:
+    """Drain and exit if the supervisor dies (e.g. SIGKILL): an orphaned worker
+    would keep the port and block the next start."""
+    while os.getppid() == parent:
+        await asyncio.sleep(0.5)
+    log.warning("supervisor (PID %d) is gone; stopping", parent)
+    stop.set()
 
 
 def _exit_now() -> None:

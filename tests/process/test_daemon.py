@@ -137,3 +137,28 @@ def test_sigusr1_that_cannot_create_the_log_file_keeps_writing_to_the_old_one(tm
         stop = squall("stop", "--pidfile", str(pidfile), "--timeout", "30")
     assert stop.returncode == 0, stop.stderr
     assert "supervisor stopped" in (logs / "squall.log").read_text()
+
+
+def test_stale_pidfile_of_a_sigkilled_daemon_does_not_stop_the_next_start(tmp_path: Path) -> None:
+    app = write_app(tmp_path)
+    port = free_ports(1)
+    pidfile = tmp_path / "stale.pid"
+    args = ("serve", str(app), "--port", str(port), "--daemon", "--pidfile", str(pidfile),
+            "--log-file", str(tmp_path / "squall.log"))
+    first = squall(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    killed = read_pid(pidfile)
+    assert killed is not None
+    old_worker = wait_for_pid(port)
+    os.kill(killed, signal.SIGKILL)
+    wait_gone(killed, 5)
+    assert pidfile.exists()  # left behind, naming a dead process
+    wait_gone(old_worker, 10)  # the orphaned worker notices and exits
+    second = squall(*args, cwd=tmp_path)
+    try:
+        assert second.returncode == 0, second.stderr
+        new_pid = read_pid(pidfile)
+        assert new_pid is not None and new_pid != killed
+        assert wait_for_pid(port) != old_worker
+    finally:
+        squall("stop", "--pidfile", str(pidfile), "--timeout", "30")
