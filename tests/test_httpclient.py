@@ -1,8 +1,9 @@
 """squall.httpclient against real servers on loopback.
 
-The origin servers are ``aiohttp.web`` applications (squall's own HTTPServer does
-not yet serve these tests: see the report on feat/client) plus raw asyncio servers for misbehaving peers: a stalled server, a
-truncated response and a forward proxy.
+The origin server is a squall application (``squall.web`` handlers served by
+squall's own ``HTTPServer``, plain and over TLS); raw asyncio servers stand in for
+peers that misbehave in ways no framework would: a stalled server, a truncated
+response and a forward proxy.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from pathlib import Path
 
 import pytest
 import trustme
-from aiohttp import web
 
 from squall.httpclient import (
     AsyncHTTPClient,
@@ -36,108 +36,111 @@ from squall.httpclient import (
     HTTPTimeoutError,
 )
 from squall.httpclient.headers import HeadersInput
+from squall.testing import serve as serve_app
+from squall.web import Application, RequestHandler
 
 BIG_BODY_SIZE = 50 * 1024 * 1024
 BLOCK = b"x" * 65536
-GAUGE = web.AppKey("gauge", dict)
 
 # -- origin server -------------------------------------------------------------
 
 
-async def hello(request: web.Request) -> web.Response:
-    response = web.Response(text="Hello world")
-    response.headers.add("Set-Cookie", "a=1")
-    response.headers.add("Set-Cookie", "b=2")
-    return response
+class HelloHandler(RequestHandler):
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.add_header("Set-Cookie", "a=1")
+        self.add_header("Set-Cookie", "b=2")
+        self.write("Hello world")
 
 
-async def echo(request: web.Request) -> web.Response:
-    headers: dict[str, list[str]] = {}
-    for name, value in request.headers.items():
-        headers.setdefault(name.lower(), []).append(value)
-    body = await request.read()
-    return web.json_response({"method": request.method, "body": body.decode(), "headers": headers})
+class EchoHandler(RequestHandler):
+    SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+    def _echo(self) -> None:
+        headers: dict[str, list[str]] = {}
+        for name, value in self.request.headers.get_all():
+            headers.setdefault(name.lower(), []).append(value)
+        self.write({
+            "method": self.request.method,
+            "body": self.request.body.decode(),
+            "headers": headers,
+        })
+
+    get = post = put = patch = delete = _echo  # type: ignore[assignment]
 
 
-async def redirect(request: web.Request) -> web.Response:
-    remaining = int(request.match_info["n"])
-    if remaining == 0:
-        return web.Response(text="arrived")
-    raise web.HTTPFound(f"/redirect/{remaining - 1}")
+class RedirectHandler(RequestHandler):
+    def get(self, n: str) -> None:
+        remaining = int(n)
+        if remaining == 0:
+            self.write("arrived")
+        else:
+            self.redirect(f"/redirect/{remaining - 1}")
 
 
-async def status(request: web.Request) -> web.Response:
-    code = int(request.match_info["code"])
-    return web.Response(status=code, text=f"status {code}")
+class StatusHandler(RequestHandler):
+    def get(self, code: str) -> None:
+        self.set_status(int(code))
+        self.write(f"status {code}")
 
 
-async def gzipped(request: web.Request) -> web.Response:
-    body = gzip.compress(b"squall " * 1000)
-    return web.Response(body=body, headers={"Content-Encoding": "gzip"})
+class GzipHandler(RequestHandler):
+    def get(self) -> None:
+        self.set_header("Content-Encoding", "gzip")
+        self.write(gzip.compress(b"squall " * 1000))
 
 
-async def chunked(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse()
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    for part in (b"first,", b"second,", b"third"):
-        await response.write(part)
-        await asyncio.sleep(0.01)
-    await response.write_eof()
-    return response
+class ChunkedHandler(RequestHandler):
+    async def get(self) -> None:
+        # No Content-Length and a flush before the end: squall frames it chunked.
+        for part in (b"first,", b"second,", b"third"):
+            self.write(part)
+            await self.flush()
+            await asyncio.sleep(0.01)
 
 
-async def big(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Length": str(BIG_BODY_SIZE)})
-    await response.prepare(request)
-    for _ in range(BIG_BODY_SIZE // len(BLOCK)):
-        await response.write(BLOCK)
-    await response.write_eof()
-    return response
+class BigHandler(RequestHandler):
+    async def get(self) -> None:
+        self.set_header("Content-Length", BIG_BODY_SIZE)
+        for _ in range(BIG_BODY_SIZE // len(BLOCK)):
+            self.write(BLOCK)
+            await self.flush()
 
 
-async def concurrent(request: web.Request) -> web.Response:
-    gauge = request.app[GAUGE]
-    gauge["now"] += 1
-    gauge["peak"] = max(gauge["peak"], gauge["now"])
-    await asyncio.sleep(0.05)
-    gauge["now"] -= 1
-    return web.Response(text="ok")
+class ConcurrentHandler(RequestHandler):
+    def initialize(self, gauge: dict[str, int]) -> None:
+        self.gauge = gauge
+
+    async def get(self) -> None:
+        gauge = self.gauge
+        gauge["now"] += 1
+        gauge["peak"] = max(gauge["peak"], gauge["now"])
+        await asyncio.sleep(0.05)
+        gauge["now"] -= 1
+        self.write("ok")
 
 
-def make_app() -> web.Application:
-    app = web.Application()
-    app[GAUGE] = {"now": 0, "peak": 0}
-    app.add_routes(
-        [
-            web.get("/hello", hello),
-            web.route("*", "/echo", echo),
-            web.get("/redirect/{n}", redirect),
-            web.get("/status/{code}", status),
-            web.get("/gzip", gzipped),
-            web.get("/chunked", chunked),
-            web.get("/big", big),
-            web.get("/concurrent", concurrent),
-        ]
-    )
-    return app
+def make_app(gauge: dict[str, int] | None = None) -> Application:
+    return Application([
+        (r"/hello", HelloHandler),
+        (r"/echo", EchoHandler),
+        (r"/redirect/([0-9]+)", RedirectHandler),
+        (r"/status/([0-9]+)", StatusHandler),
+        (r"/gzip", GzipHandler),
+        (r"/chunked", ChunkedHandler),
+        (r"/big", BigHandler),
+        (r"/concurrent", ConcurrentHandler, {"gauge": gauge if gauge is not None else {}}),
+    ])
 
 
 @contextlib.asynccontextmanager
 async def serve(
-    app: web.Application, ssl_context: ssl.SSLContext | None = None
+    app: Application, ssl_context: ssl.SSLContext | None = None
 ) -> AsyncIterator[str]:
-    """Serve ``app`` on an ephemeral loopback port; yield its base URL."""
-    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
-    await site.start()
-    port = runner.addresses[0][1]
-    scheme = "https" if ssl_context is not None else "http"
-    try:
-        yield f"{scheme}://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    """Serve ``app`` with squall's HTTPServer on an ephemeral loopback port; yield its URL."""
+    async with serve_app(app, ssl_options=ssl_context) as srv:
+        scheme = "https" if ssl_context is not None else "http"
+        yield f"{scheme}://127.0.0.1:{srv.port}"
 
 
 @contextlib.asynccontextmanager
@@ -575,14 +578,14 @@ async def test_requests_go_through_the_configured_proxy_with_its_credentials() -
 
 
 async def test_max_clients_bounds_concurrent_requests() -> None:
-    app = make_app()
+    gauge = {"now": 0, "peak": 0}
     async with (
-        serve(app) as url,
+        serve(make_app(gauge)) as url,
         AsyncHTTPClient(force_instance=True, max_clients=2) as client,
     ):
         responses = await asyncio.gather(*(client.fetch(url + "/concurrent") for _ in range(6)))
     assert [r.code for r in responses] == [200] * 6
-    assert app[GAUGE]["peak"] == 2
+    assert gauge["peak"] == 2
 
 
 async def test_one_shared_client_per_loop_unless_forced() -> None:
