@@ -98,14 +98,16 @@ class RequestCycle:
         if self._protocol.shutting_down:
             self.keep_alive = False
         bodyless = self.is_head or code in (204, 304) or code < 200
-        if "Content-Length" in headers:
+        fields = headers._as_list
+        lengths = fields.get("Content-Length")
+        if lengths is not None:
             try:
-                self._expected_length = int(headers["Content-Length"])
+                self._expected_length = int(lengths[0])
             except ValueError:
                 raise HTTPOutputError(
-                    f"Content-Length {headers['Content-Length']!r} is not an integer"
+                    f"Content-Length {lengths[0]!r} is not an integer"
                 ) from None
-        elif not bodyless and "Transfer-Encoding" not in headers:
+        elif not bodyless and "Transfer-Encoding" not in fields:
             if self.version == "HTTP/1.1":
                 self._chunked = True
                 headers["Transfer-Encoding"] = "chunked"
@@ -113,13 +115,12 @@ class RequestCycle:
                 # HTTP/1.0 has no chunking: the end of the body is the close.
                 self.keep_alive = False
         if not self.keep_alive:
-            headers["Connection"] = "close"
+            fields["Connection"] = ["close"]
         elif self.version == "HTTP/1.0":
-            headers["Connection"] = "keep-alive"
+            fields["Connection"] = ["keep-alive"]
         if bodyless:
             self._expected_length = None
-        lines = [f"{name}: {value}" for name, values in headers._as_list.items()
-                 for value in values]
+        lines = [f"{name}: {value}" for name, values in fields.items() for value in values]
         block = "\r\n".join(lines)
         if block.count("\n") != len(lines) - 1 or "\r" in block.replace("\r\n", ""):
             raise HTTPOutputError(f"CR or LF in a response header value: {block!r}")
@@ -186,9 +187,10 @@ class RequestCycle:
     ) -> None:
         """Send a complete response with one ``transport.write`` and finish."""
         # PERF: one write and no chunk framing for the common whole-body case.
-        if "Content-Length" not in headers and start_line.code not in (204, 304) \
-                and start_line.code >= 200:
-            headers["Content-Length"] = str(len(body))
+        code = start_line.code
+        fields = headers._as_list
+        if "Content-Length" not in fields and code >= 200 and code != 204 and code != 304:
+            fields["Content-Length"] = [str(len(body))]
         data = self._head(start_line, headers)
         if body and not self.is_head and self._expected_length is not None:
             if len(body) != self._expected_length:

@@ -20,7 +20,7 @@ import httptools
 from squall.http.config import ServerConfig
 from squall.http.cycle import FINISH, RequestCycle, _Finish
 from squall.http.delegate import RequestStartLine
-from squall.http.headers import HTTPHeaders
+from squall.http.headers import _NORMALIZED, HTTPHeaders, normalize_header_name
 from squall.http.status import REASONS
 
 if TYPE_CHECKING:
@@ -175,7 +175,18 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             raise RejectRequest(431, f"more than {config.max_header_count} header fields")
         if self._header_bytes > config.max_header_size:
             raise RejectRequest(431, f"request headers larger than {config.max_header_size} bytes")
-        self._headers.add(name.decode("latin-1"), value.decode("latin-1"))
+        # PERF: the normalised-name cache is consulted inline; HTTPHeaders.add
+        # would cost two more calls per header.
+        key = name.decode("latin-1")
+        canonical = _NORMALIZED.get(key)
+        if canonical is None:
+            canonical = normalize_header_name(key)
+        fields = self._headers._as_list
+        values = fields.get(canonical)
+        if values is None:
+            fields[canonical] = [value.decode("latin-1")]
+        else:
+            values.append(value.decode("latin-1"))
 
     def on_headers_complete(self) -> None:
         if self._closed:

@@ -199,7 +199,9 @@ class _RequestDispatcher:
         if self.chunks:
             request.body = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
             self.chunks = []
-        error_status = decompress_request_body(self.application.settings, request)
+        error_status = (
+            decompress_request_body(self.application.settings, request) if request.body else None
+        )
         if error_status is not None:
             ErrorHandler(self.application, request, status_code=error_status)._execute([], {})
             return

@@ -233,6 +233,12 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
         """
         if self._finished:
             raise RuntimeError("Cannot write() after finish()")
+        if type(chunk) is bytes:
+            self._write_buffer.append(chunk)
+            return
+        if type(chunk) is str:
+            self._write_buffer.append(chunk.encode("utf-8"))
+            return
         if isinstance(chunk, dict):
             chunk = json_encode(chunk)
             self.set_header("Content-Type", "application/json; charset=UTF-8")
@@ -290,18 +296,35 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
             if (
                 status == 200
                 and self.request.method in ("GET", "HEAD")
-                and "Etag" not in self._headers
+                and "Etag" not in self._headers._as_list
             ):
-                self.set_etag_header()
-                if self.check_etag_header():
-                    self._write_buffer = []
-                    self.set_status(304)
-            if status in (204, 304) or 100 <= self._status_code < 200 or self._status_code in (204, 304):
+                cls = type(self)
+                if (
+                    cls.compute_etag is RequestHandler.compute_etag
+                    and cls.set_etag_header is RequestHandler.set_etag_header
+                    and cls.check_etag_header is RequestHandler.check_etag_header
+                ):
+                    # PERF: the default ETag inline: one join (reused as the
+                    # body), one hash, and If-None-Match looked at only if sent.
+                    body = b"".join(self._write_buffer)
+                    self._write_buffer = [body]
+                    self._headers._as_list["Etag"] = ['"' + hashlib.sha1(body).hexdigest() + '"']
+                    if "If-None-Match" in self.request.headers._as_list and self.check_etag_header():
+                        self._write_buffer = []
+                        self.set_status(304)
+                else:
+                    self.set_etag_header()
+                    if self.check_etag_header():
+                        self._write_buffer = []
+                        self.set_status(304)
+            status = self._status_code
+            if status in (204, 304) or status < 200:
                 if any(self._write_buffer):
                     raise RuntimeError(f"Cannot send a body with a {self._status_code} response")
                 self._write_buffer = []
                 self._clear_representation_headers()
-            body = b"".join(self._write_buffer)
+            buffer = self._write_buffer
+            body = buffer[0] if len(buffer) == 1 else b"".join(buffer)
             self._write_buffer = []
             self._headers_written = True
             start_line = ResponseStartLine("HTTP/1.1", self._status_code, self._reason)
@@ -507,7 +530,7 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
                 raise HTTPError(405)
             self.path_args = [self.decode_argument(arg) for arg in path_args]
             self.path_kwargs = {k: self.decode_argument(v, name=k) for k, v in path_kwargs.items()}
-            if not self._stream_request_body:
+            if not self._stream_request_body and self.request.body:
                 self._check_body()
             if method not in _SAFE_METHODS and self.application.settings.get("xsrf_cookies"):
                 self.check_xsrf_cookie()
