@@ -322,29 +322,23 @@ class OptionParser:
             return ""
         return " (did you mean " + " or ".join(f"--{c}" for c in close) + "?)"
 
-    def __getattr__(self, name: str) -> Any:
+    def _find(self, name: str, error: type[LookupError] | type[AttributeError]) -> _Option:
         option = self._options.get(_normalize(name))
         if option is None:
-            raise AttributeError(f"Unrecognized option {name!r}{self._suggest(name)}")
-        return option.value()
+            raise error(f"Unrecognized option {name!r}{self._suggest(name)}")
+        return option
+
+    def __getattr__(self, name: str) -> Any:
+        return self._find(name, AttributeError).value()
 
     def __setattr__(self, name: str, value: Any) -> None:
-        option = self._options.get(_normalize(name))
-        if option is None:
-            raise AttributeError(f"Unrecognized option {name!r}{self._suggest(name)}")
-        option.set(value)
+        self._find(name, AttributeError).set(value)
 
     def __getitem__(self, name: str) -> Any:
-        option = self._options.get(_normalize(name))
-        if option is None:
-            raise KeyError(f"Unrecognized option {name!r}{self._suggest(name)}")
-        return option.value()
+        return self._find(name, KeyError).value()
 
     def __setitem__(self, name: str, value: Any) -> None:
-        option = self._options.get(_normalize(name))
-        if option is None:
-            raise KeyError(f"Unrecognized option {name!r}{self._suggest(name)}")
-        option.set(value)
+        self._find(name, KeyError).set(value)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and _normalize(name) in self._options
