@@ -133,8 +133,13 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             if self._upgrade_data is not None:
                 self._upgrade_data += data
             return
-        if self._reading_headers and not self._check_raw_header_size(data):
-            return
+        if self._reading_headers:
+            # PERF: the common case (a whole small request) needs no call.
+            total = self._raw_header_bytes + len(data)
+            if total <= self._config.max_header_size:
+                self._raw_header_bytes = total
+            elif not self._check_raw_header_size(data):
+                return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -266,7 +271,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             return
         if result is not None:
             self._wait_for(cycle, result)
-        else:
+        elif cycle.expect_continue or cycle.events:
             self._after_headers(cycle)
 
     def _after_headers(self, cycle: RequestCycle) -> None:
@@ -504,6 +509,14 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     def _update_reading(self) -> None:
         if self._lingering:
             return
+        if (
+            not self._reading_paused
+            and not self._buffered
+            and not self._pipeline
+            and self._pending_error is None
+            and (self._current is None or not self._current.busy)
+        ):
+            return  # PERF: reading and nothing queued: the usual state
         current = self._current
         config = self._config
         should_pause = (
