@@ -47,14 +47,15 @@ const longPoll = {
       }
       form.append("_xsrf", getCookie("_xsrf"));
       try {
-        const response = await fetch("/a/message/updates", {method: "POST", body: form});
+        const request = fetch("/a/message/updates", {method: "POST", body: form});
+        setStatus("poll: connected");
+        const response = await request;
         if (!response.ok) {
           throw new Error("HTTP " + response.status);
         }
         const data = await response.json();
         data.messages.forEach(showMessage);
         this.errorSleep = 500;
-        setStatus("poll: connected");
       } catch (err) {
         setStatus("poll: " + err + "; retrying");
         await new Promise((resolve) => setTimeout(resolve, this.errorSleep));
