@@ -443,3 +443,119 @@ async def test_write_message_waits_while_the_client_is_not_reading() -> None:
                 break
             total += len(frame.data)
         assert total == 256 * 65536 and len(progress) == 256
+
+
+# -- many idle connections ----------------------------------------------------
+
+IDLE_SERVER = """
+import asyncio, socket, sys
+import uvloop
+from squall.http.server import bind_sockets
+from squall.httpserver import HTTPServer
+from squall.web import Application
+from squall.websocket import WebSocketHandler
+
+class Idle(WebSocketHandler):
+    def on_message(self, message):
+        return self.write_message(message)
+
+async def main():
+    sock = bind_sockets(0, "127.0.0.1", family=socket.AF_INET, backlog=4096)[0]
+    server = HTTPServer(Application([(r"/ws", Idle)]))
+    server.add_sockets([sock])
+    await server.wait_started()
+    print(sock.getsockname()[1], flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    server.stop()
+    await server.close_all_connections(timeout=5)
+    print(len(server.state.upgraded), flush=True)
+
+uvloop.run(main())
+"""
+
+HANDSHAKE = (
+    b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+async def _open_websockets(
+    port: int, count: int, into: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+) -> None:
+    async def one() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(HANDSHAKE)
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101 "), head
+        into.append((reader, writer))
+
+    for start in range(0, count, 250):
+        await asyncio.gather(*(one() for _ in range(min(250, count - start))))
+
+
+@pytest.mark.loops("uvloop")
+async def test_five_thousand_idle_websockets_cost_little_server_memory() -> None:
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    total, warmup = 5000, 200
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = 2 * total + 512  # our client sockets; the server is a child with the same limit
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        pytest.skip(f"RLIMIT_NOFILE hard limit {hard} < {needed}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, needed), hard))
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    server = subprocess.Popen([sys.executable, "-c", IDLE_SERVER], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, env=env)
+    clients: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        assert server.stdout is not None and server.stdin is not None
+        port = int(await asyncio.to_thread(server.stdout.readline))
+        loop = asyncio.get_running_loop()
+        await _open_websockets(port, warmup, clients)  # imports and first-use caches
+        await asyncio.sleep(0.2)
+        before = _rss_kib(server.pid)
+        started = loop.time()
+        await _open_websockets(port, total - warmup, clients)
+        elapsed = loop.time() - started
+        await asyncio.sleep(0.5)
+        after = _rss_kib(server.pid)
+        per_connection = (after - before) * 1024 / (total - warmup)
+        print(f"\n{total} idle WebSockets: server RSS {before} KiB -> {after} KiB, "
+              f"{per_connection / 1024:.1f} KiB per connection "
+              f"({total - warmup} handshakes in {elapsed:.1f}s)")
+        # Every connection is alive: a sample of them still echoes.
+        for reader, writer in clients[:: total // 10]:
+            writer.write(masked(Opcode.TEXT, b"ping?"))
+            assert await asyncio.wait_for(reader.readexactly(7), 5) == b"\x81\x05ping?"
+        assert per_connection < 48 * 1024
+        # Draining closes them all with 1001 and nothing is left open.
+        server.stdin.close()
+        for reader, _writer in clients[:: total // 10]:
+            frame = await asyncio.wait_for(reader.readexactly(4), 10)
+            assert frame[:4] == b"\x88\x16\x03\xe9"  # close, 22 bytes, code 1001
+        for _reader, writer in clients:  # the server then sees the TCP close at once
+            writer.close()
+        left = await asyncio.to_thread(server.stdout.readline)
+        assert int(left) == 0
+        await asyncio.to_thread(server.wait, 10)
+    finally:
+        for _reader, writer in clients:
+            writer.close()
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
+        if server.stdin is not None and not server.stdin.closed:
+            server.stdin.close()
