@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from squall.http.protocol import ConnectionContext, HTTP1ServerProtocol
+    from squall.http.upgrade import UpgradedProtocol
 
 
 class _Finish:
@@ -45,7 +46,8 @@ class RequestCycle:
         "_chunked", "_expected_length", "_protocol", "_written_length", "active",
         "body_received", "busy", "delegate", "events", "expect_continue", "headers",
         "is_head", "keep_alive", "message_complete", "method", "response_finished",
-        "response_started", "start_line", "url", "version",
+        "response_started", "start_line", "switched_protocols", "upgrade_requested", "url",
+        "version",
     )
 
     def __init__(
@@ -65,6 +67,8 @@ class RequestCycle:
         self.keep_alive = keep_alive
         self.is_head = start_line.method == "HEAD"
         self.expect_continue = False
+        # Upgrade + Connection: upgrade were sent; llhttp parses nothing after it.
+        self.upgrade_requested = False
         # delivery to the delegate
         self.delegate: HTTPMessageDelegate | None = None
         self.active = False
@@ -78,6 +82,7 @@ class RequestCycle:
         self._chunked = False
         self._expected_length: int | None = None
         self._written_length = 0
+        self.switched_protocols = False
 
     @property
     def context(self) -> ConnectionContext:
@@ -93,8 +98,14 @@ class RequestCycle:
     def _head(self, start_line: ResponseStartLine, headers: HTTPHeaders) -> bytes:
         if self.response_started:
             raise HTTPOutputError("response headers already written")
-        self.response_started = True
         code = start_line.code
+        if code == 101:
+            return self._switching_protocols_head(start_line, headers)
+        self.response_started = True
+        if self.upgrade_requested:
+            # llhttp stops parsing at an upgrade request, so a connection
+            # whose upgrade was refused cannot carry another request.
+            self.keep_alive = False
         if self._protocol.shutting_down:
             self.keep_alive = False
         bodyless = self.is_head or code in (204, 304) or code < 200
@@ -120,11 +131,21 @@ class RequestCycle:
             fields["Connection"] = ["keep-alive"]
         if bodyless:
             self._expected_length = None
-        lines = [f"{name}: {value}" for name, values in fields.items() for value in values]
-        block = "\r\n".join(lines)
-        if block.count("\n") != len(lines) - 1 or "\r" in block.replace("\r\n", ""):
-            raise HTTPOutputError(f"CR or LF in a response header value: {block!r}")
-        return status_line(code, start_line.reason) + block.encode("latin-1") + b"\r\n\r\n"
+        return status_line(code, start_line.reason) + _header_block(headers)
+
+    def _switching_protocols_head(
+        self, start_line: ResponseStartLine, headers: HTTPHeaders
+    ) -> bytes:
+        # RFC 9110 §15.2.2: 101 only answers a request that asked to upgrade;
+        # the headers go out as given (no Connection: close, no framing).
+        if not self.upgrade_requested:
+            raise HTTPOutputError(
+                "101 Switching Protocols for a request without Upgrade and Connection: upgrade"
+            )
+        block = _header_block(headers)
+        self.response_started = True
+        self.switched_protocols = True
+        return status_line(101, start_line.reason) + block
 
     def _frame(self, chunk: bytes) -> bytes:
         if self.is_head or not chunk:
@@ -204,7 +225,21 @@ class RequestCycle:
         self.response_finished = True
         self._protocol.on_response_finished(self)
 
+    def upgrade(self, protocol: UpgradedProtocol) -> None:
+        """After a 101 response: hand the connection to ``protocol`` (see the protocol's)."""
+        self._protocol.upgrade(self, protocol)
+
     def detach(self) -> tuple[asyncio.Transport, bytes]:
         """Take over the raw connection (protocol upgrades)."""
+        transport, leftover = self._protocol.detach()
         self.response_finished = True
-        return self._protocol.detach()
+        return transport, leftover
+
+
+def _header_block(headers: HTTPHeaders) -> bytes:
+    """The header lines and the blank line ending them; refuses CR/LF in values."""
+    lines = [f"{name}: {value}" for name, values in headers._as_list.items() for value in values]
+    block = "\r\n".join(lines)
+    if block.count("\n") != len(lines) - 1 or "\r" in block.replace("\r\n", ""):
+        raise HTTPOutputError(f"CR or LF in a response header value: {block!r}")
+    return block.encode("latin-1") + b"\r\n\r\n"

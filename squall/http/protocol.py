@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 import httptools
 
 from squall.http.config import ServerConfig
-from squall.http.cycle import FINISH, RequestCycle, _Finish
+from squall.http.cycle import FINISH, HTTPOutputError, RequestCycle, _Finish
 from squall.http.delegate import RequestStartLine
 from squall.http.headers import _NORMALIZED, HTTPHeaders, normalize_header_name
 from squall.http.status import REASONS
+from squall.http.upgrade import UpgradedConnection, UpgradedProtocol
 
 if TYPE_CHECKING:
     from squall.http.server import ServerState
@@ -49,7 +50,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         "_done", "_drain_waiters", "_header_bytes", "_header_count", "_headers",
         "_in_message", "_lingering", "_loop", "_parser", "_parsing", "_pending_error", "_pipeline",
         "_raw_header_bytes", "_reading_headers", "_reading_paused", "_shutting_down",
-        "_state", "_transport", "_upgrade_data", "_url", "_writing_paused",
+        "_state", "_transport", "_upgrade_data", "_upgrading", "_url", "_writing_paused",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -73,7 +74,10 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self._pipeline: deque[RequestCycle] = deque()
         self._buffered = 0
         self._pending_error: RejectRequest | None = None
+        # Bytes after an Upgrade request (llhttp stops there); None until the
+        # parser reports the upgrade, so "None" means "still inside feed_data".
         self._upgrade_data: bytes | None = None
+        self._upgrading: UpgradedProtocol | None = None
         # per-request parsing state
         self._parsing: RequestCycle | None = None
         self._reading_headers = True
@@ -145,6 +149,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         except httptools.HttpParserUpgrade as upgrade:
             offset = upgrade.args[0] if upgrade.args else len(data)
             self._upgrade_data = data[offset:]
+            if self._upgrading is not None:
+                # The handler switched protocols while its request was parsed.
+                self._complete_upgrade(self._upgrading)
         except httptools.HttpParserCallbackError as err:
             cause = err.__context__
             if isinstance(cause, RejectRequest):
@@ -210,6 +217,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             headers,
             keep_alive,
         )
+        cycle.upgrade_requested = parser.should_upgrade()
         if expected:
             if (
                 version == "1.1"
@@ -567,14 +575,72 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self._closed = True
             self._transport.close()
 
+    def upgrade(self, cycle: RequestCycle, protocol: UpgradedProtocol) -> None:
+        """Give the connection to ``protocol`` after ``cycle`` sent its 101 response.
+
+        ``protocol`` gets ``connection_made`` (and ``pause_writing`` if the
+        transport is paused), then the bytes the client sent after its request,
+        then everything else the transport delivers. The connection stops
+        counting as an HTTP connection but stays known to the server, which
+        calls ``protocol.shutdown()`` when it drains.
+        """
+        if self._transport is None or self._closed:
+            raise HTTPOutputError("cannot upgrade: the connection is closed")
+        if cycle is not self._current:
+            raise HTTPOutputError("cannot upgrade: the request is not the one being answered")
+        if not cycle.upgrade_requested:
+            raise HTTPOutputError("cannot upgrade a request without Upgrade and Connection: upgrade")
+        if not cycle.switched_protocols:
+            raise HTTPOutputError("cannot upgrade before writing a 101 Switching Protocols response")
+        cycle.response_finished = True
+        self._current = None
+        if self._upgrade_data is None:
+            # Still inside feed_data: the leftover bytes are known once llhttp
+            # returns, in data_received, which completes the switch.
+            self._upgrading = protocol
+        else:
+            self._complete_upgrade(protocol)
+
+    def _complete_upgrade(self, protocol: UpgradedProtocol) -> None:
+        transport = self._transport
+        if transport is None:
+            raise RuntimeError("upgrade completed without a transport")
+        leftover = self._upgrade_data or b""
+        self._upgrade_data = b""
+        self._upgrading = None
+        self._closed = True
+        self._deadline = 0.0
+        self._state.connections.discard(self)
+        connection = UpgradedConnection(self._state, protocol)
+        transport.set_protocol(connection)
+        connection.connection_made(transport)
+        if self._writing_paused:
+            connection.pause_writing()
+        if self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+        if leftover:
+            connection.data_received(leftover)
+        if self._state.closing:
+            connection.shutdown()
+        self._state.on_connection_closed(self)
+
     def detach(self) -> tuple[asyncio.Transport, bytes]:
         """Hand the raw transport (and any bytes read past the request) to the caller.
 
-        Used for protocol upgrades such as WebSocket: HTTP parsing stops and the
-        connection no longer counts as an HTTP connection of the server.
+        The caller must ``transport.set_protocol()`` at once, or later bytes
+        are lost. HTTP parsing stops and the connection no longer counts as a
+        connection of the server (prefer :meth:`upgrade`, which keeps it known
+        to the server's drain).
         """
         if self._transport is None or self._closed:
             raise RuntimeError("cannot detach a closed connection")
+        current = self._current
+        if current is not None and current.upgrade_requested and self._upgrade_data is None:
+            raise RuntimeError(
+                "cannot detach while the upgrade request is still being parsed: the bytes "
+                "after it are not known yet; detach from a coroutine, or use upgrade()"
+            )
         transport = self._transport
         leftover = self._upgrade_data or b""
         self._upgrade_data = None

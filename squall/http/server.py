@@ -14,6 +14,7 @@ from typing import Any
 from squall.http.config import ServerConfig
 from squall.http.delegate import HTTPServerConnectionDelegate
 from squall.http.protocol import HTTP1ServerProtocol
+from squall.http.upgrade import UpgradedConnection
 
 log = logging.getLogger("squall.general")
 
@@ -22,7 +23,7 @@ class ServerState:
     """Everything the connections of one server share, passed to each of them."""
 
     __slots__ = ("_reaper", "_reaper_interval", "closing", "config", "connections",
-                 "delegate", "idle_waiter", "loop")
+                 "delegate", "idle_waiter", "loop", "upgraded")
 
     def __init__(
         self,
@@ -34,6 +35,9 @@ class ServerState:
         self.delegate = delegate
         self.config = config
         self.connections: set[HTTP1ServerProtocol] = set()
+        # Upgraded (e.g. WebSocket) connections: not HTTP any more, so neither
+        # reaped nor counted as HTTP connections, but a drain still ends them.
+        self.upgraded: set[UpgradedConnection] = set()
         self.closing = False
         self.idle_waiter: asyncio.Future[None] | None = None
         self._reaper: asyncio.TimerHandle | None = None
@@ -63,7 +67,15 @@ class ServerState:
         delegate_close = getattr(self.delegate, "on_close", None)
         if delegate_close is not None:
             delegate_close(conn)
-        if not self.connections and self.idle_waiter is not None and not self.idle_waiter.done():
+        self._check_idle()
+
+    def on_upgraded_closed(self) -> None:
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        if self.connections or self.upgraded:
+            return
+        if self.idle_waiter is not None and not self.idle_waiter.done():
             self.idle_waiter.set_result(None)
 
 
@@ -246,7 +258,9 @@ class HTTPServerCore:
 
         Idle keep-alive connections get ``idle_grace`` seconds in which a
         request already on its way is still answered (with ``Connection:
-        close``). Connections still busy after ``timeout`` seconds are closed.
+        close``). Upgraded connections are asked to shut down (a WebSocket
+        closes with 1001 Going Away) and waited for too. Connections still
+        open after ``timeout`` seconds are closed (upgraded ones aborted).
         """
         state = self.state
         state.closing = True
@@ -254,15 +268,19 @@ class HTTPServerCore:
             idle_grace = min(idle_grace, timeout)
         for conn in list(state.connections):
             conn.shutdown(idle_grace)
-        if state.connections:
+        for upgraded in list(state.upgraded):
+            upgraded.shutdown()
+        if state.connections or state.upgraded:
             state.idle_waiter = state.loop.create_future()
             try:
                 await asyncio.wait_for(asyncio.shield(state.idle_waiter), timeout)
             except TimeoutError:
-                log.warning("%d connections still busy after %ss; closing them",
-                            len(state.connections), timeout)
+                log.warning("%d connections still open after %ss; closing them",
+                            len(state.connections) + len(state.upgraded), timeout)
                 for conn in list(state.connections):
                     conn.close()
+                for upgraded in list(state.upgraded):
+                    upgraded.abort()
         state.stop_reaper()
 
 

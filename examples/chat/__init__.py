@@ -1,0 +1,1 @@
+"""Tornado's chat demo on squall: long polling and WebSockets over one pub/sub channel."""
