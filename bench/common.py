@@ -279,7 +279,7 @@ _UNIT = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 def run_wrk(port: int, path: str, connections: int, seconds: float,
             script: Path | None = None) -> WrkResult:
     argv = ["taskset", "-c", str(CLIENT_CORE), WRK, "-t", "1", "-c", str(connections),
-            "-d", f"{seconds:g}s", "--timeout", "10s"]
+            "-d", f"{max(1, round(seconds))}s", "--timeout", "10s"]  # wrk takes whole seconds
     if script is not None:
         argv += ["-s", str(script)]
     argv.append(f"http://127.0.0.1:{port}{path}")

@@ -167,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="servers, comma-separated (default: all): " + ",".join(SERVER_SPECS))
     parser.add_argument("--scenarios", default=",".join([*SCENARIOS, IDLE]),
                         help="comma-separated (default: all): " + ",".join([*SCENARIOS, IDLE]))
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measured run")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per run")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per run")
     parser.add_argument("--idle-connections", type=int, default=10_000)
     args = parser.parse_args(argv)
 
@@ -196,8 +196,6 @@ def main(argv: list[str] | None = None) -> int:
             check_responses(server)
             for scenario_name in scenarios:
                 if scenario_name == IDLE:
-                    log(f"  {name:9} {IDLE}: {args.idle_connections} connections ...")
-                    results[name][IDLE] = idle_memory(server, args.idle_connections)
                     continue
                 sc = SCENARIOS[scenario_name]
                 m = measure(server, sc.path, sc.connections, args.duration, sc.script,
@@ -207,6 +205,15 @@ def main(argv: list[str] | None = None) -> int:
                 extra += f" non-2xx {m.non_2xx}" if m.non_2xx else ""
                 log(f"  {name:9} {scenario_name:9} {m.cpu_us_per_request:8.1f} µs/req "
                     f"{m.rps:10.0f} req/s{extra}")
+        if IDLE in scenarios:
+            # A fresh process: memory freed after the load runs (1,000 connections)
+            # would otherwise be reused and hide the growth.
+            log(f"  {name:9} {IDLE}: {args.idle_connections} connections ...")
+            with running(spec, "/plaintext") as server:
+                results[name][IDLE] = idle_memory(server, args.idle_connections)
+            r = results[name][IDLE]
+            log(f"  {name:9} {IDLE}: {r['kb_per_connection']:.2f} KB per connection "
+                f"({r['connections']} open, {r['failures']} failed)")
 
     report = render(results, servers, scenarios, args, info)
     print(report)
@@ -279,7 +286,7 @@ def render(results: dict[str, dict[str, Any]], servers: list[str], scenarios: li
         if problems:
             out += ["wrk reported: " + "; ".join(problems), ""]
     if IDLE in scenarios:
-        header = ["server", "connections held", "RSS before", "RSS after", "KB per connection"]
+        header = ["server", "connections held", "RSS before", "RSS after", "KiB per connection"]
         rows = []
         floor_kb = floor.get(IDLE, {}).get("kb_per_connection")
         for name in servers:
@@ -294,8 +301,8 @@ def render(results: dict[str, dict[str, Any]], servers: list[str], scenarios: li
                 held += f" ({r['failures']} failed)"
             if abs(r["held_by_server"] - r["connections"]) > r["connections"] * 0.01:
                 held += f" (server fds +{r['held_by_server']})"
-            rows.append([name, held, f"{r['rss_before_kb'] / 1024:.1f} MB",
-                         f"{r['rss_after_kb'] / 1024:.1f} MB", per])
+            rows.append([name, held, f"{r['rss_before_kb'] / 1024:.1f} MiB",
+                         f"{r['rss_after_kb'] / 1024:.1f} MiB", per])
         out += [f"**Idle keep-alive connections: server RSS growth** ({args.idle_connections:,}"
                 " connections, each answered once, then idle)", "", markdown_table(header, rows), ""]
     return "\n".join(out)
