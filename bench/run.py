@@ -170,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per run")
     parser.add_argument("--idle-connections", type=int, default=10_000)
+    parser.add_argument("--db", action="store_true",
+                        help="also run the database bench (bench/db.py) after this one")
     args = parser.parse_args(argv)
 
     servers = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -225,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
         "report": report,
     })
     log(f"bench: results written to {path}")
+    if args.db:
+        import db
+
+        return db.main(["--duration", str(args.duration), "--warmup", str(args.warmup)])
     return 0
 
 
