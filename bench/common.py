@@ -134,7 +134,13 @@ def process_tree(pid: int) -> list[int]:
 def cpu_seconds(pid: int) -> float:
     """utime+stime (fields 14, 15 of /proc/PID/stat, all threads included) of the
     process tree, plus cutime+cstime (16, 17) of children it already reaped."""
-    ticks = 0
+    user, system = cpu_split(pid)
+    return user + system
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) seconds of the process tree, as :func:`cpu_seconds` sums them."""
+    user = system = 0
     for member in process_tree(pid):
         try:
             with open(f"/proc/{member}/stat") as f:
@@ -143,8 +149,9 @@ def cpu_seconds(pid: int) -> float:
             continue
         # Fields after "(comm)" start at field 3; comm may contain spaces.
         fields = stat[stat.rindex(")") + 2 :].split()
-        ticks += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
-    return ticks / CLK_TCK
+        user += int(fields[11]) + int(fields[13])
+        system += int(fields[12]) + int(fields[14])
+    return user / CLK_TCK, system / CLK_TCK
 
 
 def rss_kb(pid: int) -> int:
@@ -313,6 +320,7 @@ class Measurement:
     wall_seconds: float
     errors: dict[str, int]
     non_2xx: int
+    sys_us_per_request: float = 0.0  # the kernel's part (stime) of cpu_us_per_request
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -323,14 +331,15 @@ def measure(server: Server, path: str, connections: int, seconds: float,
     """A warm-up wrk run, then a measured one: server CPU per completed request."""
     run_wrk(server.port, path, connections, warmup, script)
     time.sleep(0.2)  # let the warm-up's connections close before the reading
-    before = cpu_seconds(server.pid)
+    user0, sys0 = cpu_split(server.pid)
     result = run_wrk(server.port, path, connections, seconds, script)
-    after = cpu_seconds(server.pid)
-    used = after - before
+    user1, sys1 = cpu_split(server.pid)
+    used = (user1 - user0) + (sys1 - sys0)
     if result.requests == 0:
         raise RuntimeError(f"{server.spec.name}: wrk completed no request on {path}")
     return Measurement(used / result.requests * 1e6, result.rps, result.requests, used,
-                       result.seconds, result.errors, result.non_2xx)
+                       result.seconds, result.errors, result.non_2xx,
+                       (sys1 - sys0) / result.requests * 1e6)
 
 
 # -- output ------------------------------------------------------------------

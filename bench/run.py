@@ -281,6 +281,18 @@ def render(results: dict[str, dict[str, Any]], servers: list[str], scenarios: li
                     cell += f" (×{_ratio(m['rps'], f['rps'])})"
                 row.append(cell)
             rows.append(row)
+        rows = []
+        for name in servers:
+            row = [name]
+            for s in scenarios_measured:
+                m = results[name].get(s)
+                row.append("-" if m is None else
+                           f"{m['sys_us_per_request']:.1f} / "
+                           f"{m['cpu_us_per_request'] - m['sys_us_per_request']:.1f}")
+            rows.append(row)
+        out += ["**Of which kernel / user** (stime / utime µs per request: the kernel's part is "
+                "mostly the socket reads and writes every server pays)", "",
+                markdown_table(header, rows), ""]
         out += ["**Requests per second** (higher is better; ×floor in brackets; wall-clock, noisy)",
                 "", markdown_table(header, rows), ""]
         problems = []
