@@ -172,7 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-connections", type=int, default=10_000)
     parser.add_argument("--db", action="store_true",
                         help="also run the database bench (bench/db.py) after this one")
+    parser.add_argument("--report", metavar="RESULTS_JSON",
+                        help="print the tables of an earlier run's bench/results/*.json and exit")
     args = parser.parse_args(argv)
+    if args.report:
+        saved = json.loads(Path(args.report).read_text())
+        saved_args = argparse.Namespace(**saved["args"])
+        servers = [s for s in saved_args.only.split(",") if s in saved["results"]]
+        print(render(saved["results"], servers, saved_args.scenarios.split(","), saved_args,
+                     saved["machine"], str(saved["date"])[:16]))
+        return 0
 
     servers = [s.strip() for s in args.only.split(",") if s.strip()]
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -217,10 +226,11 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  {name:9} {IDLE}: {r['kb_per_connection']:.2f} KB per connection "
                 f"({r['connections']} open, {r['failures']} failed)")
 
-    report = render(results, servers, scenarios, args, info)
+    date = time.strftime("%Y-%m-%d %H:%M")
+    report = render(results, servers, scenarios, args, info, date)
     print(report)
     path = write_results("http", {
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "date": date,
         "machine": info,
         "args": vars(args),
         "results": results,
@@ -239,11 +249,11 @@ def _ratio(value: float, floor: float | None) -> str:
 
 
 def render(results: dict[str, dict[str, Any]], servers: list[str], scenarios: list[str],
-           args: argparse.Namespace, info: dict[str, Any]) -> str:
+           args: argparse.Namespace, info: dict[str, Any], date: str) -> str:
     floor = results.get("floor", {})
     scenarios_measured = [s for s in scenarios if s in SCENARIOS]
     out = [
-        f"squall bench, {time.strftime('%Y-%m-%d %H:%M')}, {info['cpus']} CPUs ({info['cpu_model']}),"
+        f"squall bench, {date}, {info['cpus']} CPUs ({info['cpu_model']}),"
         f" Python {info['python']}; servers on core {SERVER_CORE}, wrk -t1 on core {CLIENT_CORE};"
         f" {args.duration:g} s per run after {args.warmup:g} s warm-up.",
         "Figures from a noisy shared machine: compare servers within one run, not across runs.",
@@ -267,7 +277,7 @@ def render(results: dict[str, dict[str, Any]], servers: list[str], scenarios: li
             rows.append(row)
         out += ["**Server CPU µs per request** (lower is better; ×floor in brackets)", "",
                 markdown_table(header, rows), ""]
-        rows = []
+        rps_rows = []
         for name in servers:
             row = [name]
             for s in scenarios_measured:
@@ -280,13 +290,13 @@ def render(results: dict[str, dict[str, Any]], servers: list[str], scenarios: li
                 if f and name != "floor":
                     cell += f" (×{_ratio(m['rps'], f['rps'])})"
                 row.append(cell)
-            rows.append(row)
+            rps_rows.append(row)
         rows = []
         for name in servers:
             row = [name]
             for s in scenarios_measured:
                 m = results[name].get(s)
-                row.append("-" if m is None else
+                row.append("-" if m is None or "sys_us_per_request" not in m else
                            f"{m['sys_us_per_request']:.1f} / "
                            f"{m['cpu_us_per_request'] - m['sys_us_per_request']:.1f}")
             rows.append(row)
@@ -294,7 +304,7 @@ def render(results: dict[str, dict[str, Any]], servers: list[str], scenarios: li
                 "mostly the socket reads and writes every server pays)", "",
                 markdown_table(header, rows), ""]
         out += ["**Requests per second** (higher is better; ×floor in brackets; wall-clock, noisy)",
-                "", markdown_table(header, rows), ""]
+                "", markdown_table(header, rps_rows), ""]
         problems = []
         for name in servers:
             for s in scenarios_measured:
