@@ -1,0 +1,14 @@
+-- 16 pipelined GET /plaintext requests in each write; wrk counts every response.
+local depth = 16
+
+init = function(args)
+   local r = {}
+   for i = 1, depth do
+      r[i] = wrk.format("GET", "/plaintext")
+   end
+   req = table.concat(r)
+end
+
+request = function()
+   return req
+end
