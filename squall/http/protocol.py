@@ -48,7 +48,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     __slots__ = (
         "_buffered", "_closed", "_config", "_context", "_current", "_deadline",
         "_done", "_drain_waiters", "_header_bytes", "_header_count", "_headers",
-        "_in_message", "_lingering", "_loop", "_parser", "_parsing", "_pending_error", "_pipeline",
+        "_in_message", "_lingering", "_loop", "_out", "_parser", "_parsing", "_pending_error", "_pipeline",
         "_raw_header_bytes", "_reading_headers", "_reading_paused", "_shutting_down",
         "_state", "_transport", "_upgrade_data", "_upgrading", "_url", "_writing_paused",
     )
@@ -67,6 +67,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
+        self._out: list[bytes] | None = None
         self._done: asyncio.Future[None] = self._loop.create_future()
         self._done.set_result(None)
         self._deadline = 0.0
@@ -144,9 +145,13 @@ class HTTP1ServerProtocol(asyncio.Protocol):
                 self._raw_header_bytes = total
             elif not self._check_raw_header_size(data):
                 return
+        # PERF: responses finished while this read is parsed (all of a
+        # pipelined batch, usually) leave in one transport.write.
+        self._out = []
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
+            self._flush_out()
             offset = upgrade.args[0] if upgrade.args else len(data)
             self._upgrade_data = data[offset:]
             if self._upgrading is not None:
@@ -161,6 +166,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
                 self._reject(RejectRequest(500, "internal error while reading the request"))
         except httptools.HttpParserError as err:
             self._reject(RejectRequest(400, f"malformed request: {err}"))
+        finally:
+            self._flush_out()
 
     # -- parser callbacks ---------------------------------------------------
 
@@ -351,9 +358,22 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     # -- response side ------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
+        out = self._out
+        if out is not None:
+            out.append(data)
+            return
         transport = self._transport
         if transport is not None and not self._closed:
             transport.write(data)
+
+    def _flush_out(self) -> None:
+        """Write what :meth:`data_received` collected; later writes go straight out."""
+        out = self._out
+        self._out = None
+        if out:
+            transport = self._transport
+            if transport is not None and not self._closed:
+                transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def drain(self) -> Awaitable[None]:
         """An awaitable that completes once the transport accepts more data."""
@@ -368,6 +388,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         if cycle is not self._current:
             return
         self._current = None
+        # PERF: cycle -> delegate -> cycle is a reference cycle; breaking it
+        # frees the request's objects by reference counting instead of the GC.
+        cycle.delegate = None
         if (
             not cycle.keep_alive
             or not cycle.message_complete
@@ -489,6 +512,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         if not transport.can_write_eof():
             self.close()
             return
+        self._flush_out()
         transport.write_eof()
         self._lingering = True
         self._shutting_down = True
@@ -572,6 +596,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
 
     def close(self) -> None:
         if self._transport is not None and not self._closed:
+            self._flush_out()
             self._closed = True
             self._transport.close()
 
@@ -605,6 +630,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         transport = self._transport
         if transport is None:
             raise RuntimeError("upgrade completed without a transport")
+        self._flush_out()
         leftover = self._upgrade_data or b""
         self._upgrade_data = b""
         self._upgrading = None
@@ -641,6 +667,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
                 "cannot detach while the upgrade request is still being parsed: the bytes "
                 "after it are not known yet; detach from a coroutine, or use upgrade()"
             )
+        self._flush_out()
         transport = self._transport
         leftover = self._upgrade_data or b""
         self._upgrade_data = None
