@@ -9,11 +9,22 @@ takes the same URLs as the places example (SQLite by default, nothing to
 install); ``SQUALL_*`` environment variables and ``--config=FILE`` set the same
 options.
 
-Sign in with GitHub: when ``--github-client-id`` is set, the login page offers a
-"Sign in with GitHub" button pointing at ``/auth/github``. The handler for that
-URL (squall.auth's OAuth flow) is not part of this example yet; it belongs in
-``make_app`` beside the password login, and ends by calling
-``BaseHandler.login_user(author)`` like the password form does.
+Sign in with GitHub (optional). Register an OAuth app at
+https://github.com/settings/developers ("New OAuth App") with the
+*Authorization callback URL* ``http://HOST:PORT/auth/github`` -- the address
+people use to reach the blog, e.g. ``http://localhost:8888/auth/github`` -- and
+start the blog with its client id and a client secret generated there:
+
+    python examples/blog/app.py --port=8888 --cookie-secret=... \\
+        --github-client-id=Iv1.0123abcd --github-client-secret=...
+
+The login page then offers "Sign in with GitHub" (``/auth/github``). The first
+sign-in of a GitHub account creates the author ``gh:<login>``, linked to the
+account's id and without a password, so only GitHub can sign in as them.
+``--github-authorize-url``, ``--github-access-token-url`` and
+``--github-user-url`` point at GitHub Enterprise Server or another provider
+with GitHub's API. Without ``--github-client-id`` there is no ``/auth/github``
+route and no button. docs/auth.md has the details.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import logging
 import os
 import secrets
 import sys
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make the package importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -37,6 +49,7 @@ from .handlers import (
     ArchiveHandler,
     ComposeHandler,
     EntryHandler,
+    GitHubLoginHandler,
     HomeHandler,
     LoginHandler,
     LogoutHandler,
@@ -46,6 +59,14 @@ from .passwords import hash_password_async
 
 log = logging.getLogger("blog")
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# The endpoints of GitHub's OAuth flow that --github-<name> options override.
+GITHUB_ENDPOINTS = {
+    "authorize_url": "https://github.com/login/oauth/authorize",
+    "access_token_url": "https://github.com/login/oauth/access_token",
+    "user_url": "https://api.github.com/user",
+}
 
 
 def define_options(parser: OptionParser) -> None:
@@ -65,17 +86,43 @@ def define_options(parser: OptionParser) -> None:
     parser.define("create_author", default=None, type=str, metavar="NAME", group="blog",
                   help="create author NAME (or reset their password) and exit; "
                        "the password follows as an argument or is asked for")
-    parser.define("github_client_id", default=None, type=str, group="blog",
-                  help="OAuth app id: show 'Sign in with GitHub' on the login page")
-    parser.define("github_client_secret", default=None, type=str, group="blog",
-                  help="OAuth app secret, for the GitHub sign-in handler")
+    parser.define("github_client_id", default=None, type=str, group="github",
+                  help="GitHub OAuth app client id: enables 'Sign in with GitHub' (/auth/github)")
+    parser.define("github_client_secret", default=None, type=str, group="github",
+                  help="GitHub OAuth app client secret (required with --github-client-id)")
+    for endpoint, default in GITHUB_ENDPOINTS.items():
+        parser.define(f"github_{endpoint}", default=None, type=str, group="github",
+                      help=f"override {default} (GitHub Enterprise Server, a test provider)")
 
 
 def make_app(cookie_secret: str, *, debug: bool = False, blog_title: str = "squall blog",
              github_client_id: str | None = None,
-             github_client_secret: str | None = None) -> Application:
+             github_client_secret: str | None = None,
+             github_authorize_url: str | None = None,
+             github_access_token_url: str | None = None,
+             github_user_url: str | None = None) -> Application:
+    """The blog application; ``/auth/github`` is routed only with a ``github_client_id``.
+
+    The ``github_*`` arguments are the ``github`` option group, so
+    ``make_app(secret, **options.group_dict("github"))`` passes them all; the
+    ``*_url`` ones replace GitHub's endpoints (see GITHUB_ENDPOINTS).
+    """
     if not cookie_secret:
         raise ValueError("make_app needs a non-empty cookie_secret to sign login cookies")
+    github_routes = []
+    github_settings: dict[str, Any] = {}
+    if github_client_id:
+        if not github_client_secret:
+            raise ValueError("a github_client_id needs its github_client_secret "
+                             "(both come from the GitHub OAuth app's settings page)")
+        overrides = {"authorize_url": github_authorize_url,
+                     "access_token_url": github_access_token_url,
+                     "user_url": github_user_url}
+        github_settings["github_oauth"] = {
+            "key": github_client_id, "secret": github_client_secret,
+            **{name: value for name, value in overrides.items() if value},
+        }
+        github_routes.append(url(r"/auth/github", GitHubLoginHandler, name="github_login"))
     return Application([
         url(r"/", HomeHandler, name="home"),
         url(r"/archive", ArchiveHandler, name="archive"),
@@ -83,7 +130,7 @@ def make_app(cookie_secret: str, *, debug: bool = False, blog_title: str = "squa
         url(r"/compose", ComposeHandler, name="compose"),
         url(r"/auth/login", LoginHandler, name="login"),
         url(r"/auth/logout", LogoutHandler, name="logout"),
-        # Sign in with GitHub goes here: url(r"/auth/github", ..., name="github_login").
+        *github_routes,
     ],
         template_path=os.path.join(HERE, "templates"),
         static_path=os.path.join(HERE, "static"),
@@ -92,8 +139,8 @@ def make_app(cookie_secret: str, *, debug: bool = False, blog_title: str = "squa
         login_url="/auth/login",
         blog_title=blog_title,
         github_client_id=github_client_id,
-        github_client_secret=github_client_secret,
         debug=debug,
+        **github_settings,
     )
 
 
@@ -103,7 +150,21 @@ async def open_database(db_url: str, pool_size: int = 10) -> squall.db.Database:
     for model in MODELS:
         model.bind(db)
         await model.create_table()
+    await add_github_id_column(db)
     return db
+
+
+async def add_github_id_column(db: squall.db.Database) -> None:
+    """Give an ``authors`` table made before GitHub sign-in its ``github_id`` column.
+
+    CREATE TABLE IF NOT EXISTS leaves an existing table as it was. The added
+    column is not UNIQUE (SQLite cannot add one that is); github_author looks
+    the id up before inserting, which keeps it unique in practice.
+    """
+    try:
+        await db.query("SELECT github_id FROM authors WHERE 1 = 0")
+    except squall.db.DatabaseError:
+        await db.execute("ALTER TABLE authors ADD COLUMN github_id BIGINT")
 
 
 async def create_author(name: str, password: str) -> Author:
@@ -133,12 +194,15 @@ async def serve(options: OptionParser) -> None:
         cookie_secret = secrets.token_urlsafe(32)
     db = await open_database(options.db, options.db_pool_size)
     app = make_app(cookie_secret, debug=options.debug, blog_title=options.blog_title,
-                   github_client_id=options.github_client_id,
-                   github_client_secret=options.github_client_secret)
+                   **options.group_dict("github"))
     server = app.listen(options.port, options.address)
     if not await Author.count():
         log.warning("no authors yet: add one with --create-author NAME PASSWORD")
     log.info("blog on http://%s:%d/ (database %s)", options.address, options.port, options.db)
+    if options.github_client_id:
+        log.info("sign in with GitHub: the OAuth app's callback URL must be "
+                 "http://%s:%d/auth/github (or the public address of this blog)",
+                 options.address, options.port)
     try:
         await asyncio.Event().wait()
     finally:
@@ -164,6 +228,9 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit("--create-author takes NAME PASSWORD; other arguments must be --options")
         asyncio.run(run_create_author(options, password))
         return
+    if options.github_client_id and not options.github_client_secret:
+        sys.exit("--github-client-id needs --github-client-secret (both are on the "
+                 "GitHub OAuth app's page)")
     if rest:
         sys.exit(f"unexpected arguments {rest}; options are written --name=value (see --help)")
     try:

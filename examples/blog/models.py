@@ -19,6 +19,10 @@ class Author(Model):
     # None for an author who signs in some other way (e.g. with GitHub): no
     # password then matches, see passwords.check_password.
     password_hash: str | None = None
+    # The GitHub account's numeric id for an author created by "sign in with
+    # GitHub"; None otherwise. The id, not the login, identifies the account:
+    # logins can be renamed and then claimed by someone else.
+    github_id: int | None = Field(default=None, unique=True)
     created: datetime = Field(default_factory=utcnow)
 
 

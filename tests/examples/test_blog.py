@@ -210,7 +210,8 @@ async def test_login_returns_only_to_pages_of_this_site_and_logout_signs_out(
 async def test_github_button_shows_only_when_a_client_id_is_configured(tmp_path: Path) -> None:
     async with blog_server(tmp_path) as srv:
         assert b"Sign in with GitHub" not in (await srv.fetch("/auth/login")).body
-    async with blog_server(tmp_path, github_client_id="abc123") as srv:
+    async with blog_server(tmp_path, github_client_id="abc123",
+                           github_client_secret="shh") as srv:
         page = (await srv.fetch("/auth/login?next=/compose")).body
         assert b'href="/auth/github?next=/compose"' in page
 
