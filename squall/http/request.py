@@ -34,7 +34,7 @@ class HTTPServerRequest:
 
     __slots__ = (
         "_body_arguments", "_cookies", "_files", "_finish_time", "_query_arguments",
-        "_start_time", "body", "connection", "headers", "host", "host_name", "method",
+        "_host_name", "_start_time", "body", "connection", "headers", "host", "method",
         "path", "protocol", "query", "remote_ip", "server_connection", "uri", "version",
     )
 
@@ -61,12 +61,16 @@ class HTTPServerRequest:
         self.connection = connection
         self.server_connection = server_connection
         context = getattr(connection, "context", None)
-        self.remote_ip: str = getattr(context, "remote_ip", "127.0.0.1")
-        self.protocol: str = getattr(context, "protocol", "http")
-        if context is not None and getattr(context, "xheaders", False):
-            self._apply_xheaders(context.trusted_downstream)
+        if context is None:
+            self.remote_ip: str = "127.0.0.1"
+            self.protocol: str = "http"
+        else:
+            self.remote_ip = context.remote_ip
+            self.protocol = context.protocol
+            if context.xheaders:
+                self._apply_xheaders(context.trusted_downstream)
         self.host = host or self.headers.get("Host") or "127.0.0.1"
-        self.host_name = _split_host(self.host)
+        self._host_name: str | None = None
         path, _sep, query = uri.partition("?")
         self.path = path
         self.query = query
@@ -95,6 +99,17 @@ class HTTPServerRequest:
             proto = proto.split(",")[-1].strip().lower()
             if proto in ("http", "https"):
                 self.protocol = proto
+
+    @property
+    def host_name(self) -> str:
+        """``host`` without the port, lower-cased (computed on first use)."""
+        if self._host_name is None:
+            self._host_name = _split_host(self.host)
+        return self._host_name
+
+    @host_name.setter
+    def host_name(self, value: str) -> None:
+        self._host_name = value
 
     # -- arguments ----------------------------------------------------------
 

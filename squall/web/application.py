@@ -84,6 +84,8 @@ class Application:
         return spec.reverse(*args)
 
     def find_handler(self, request: HTTPServerRequest) -> RouteMatch | None:
+        if len(self._routers) == 1:
+            return self._default_router.find(request.path)
         host = request.host_name
         for router in self._routers:
             if router is self._default_router or router.host_pattern.match(host):

@@ -432,3 +432,19 @@ async def test_flush_waits_while_the_client_is_not_reading() -> None:
             received += len(data)
         writer.close()
     assert sum(written) == len(chunk) * total_chunks
+
+
+async def test_host_specific_rules_win_over_the_default_rules() -> None:
+    class Which(RequestHandler):
+        def initialize(self, name: str) -> None:
+            self.name = name
+
+        def get(self) -> None:
+            self.write(self.name)
+
+    app = Application([(r"/", Which, {"name": "default"})])
+    app.add_handlers(r"api\.example\.com", [(r"/", Which, {"name": "api"})])
+    async with serve(app) as srv:
+        api = await srv.fetch("/", headers={"Host": "API.example.com:8080"})
+        other = await srv.fetch("/", headers={"Host": "www.example.com"})
+    assert (api.body, other.body) == (b"api", b"default")
