@@ -33,9 +33,25 @@ class HTTPServerRequest:
     """
 
     __slots__ = (
-        "_body_arguments", "_cookies", "_files", "_finish_time", "_query_arguments",
-        "_host_name", "_start_time", "body", "connection", "headers", "host", "method",
-        "path", "protocol", "query", "remote_ip", "server_connection", "uri", "version",
+        "_body_arguments",
+        "_cookies",
+        "_files",
+        "_finish_time",
+        "_host_name",
+        "_query_arguments",
+        "_start_time",
+        "body",
+        "connection",
+        "headers",
+        "host",
+        "method",
+        "path",
+        "protocol",
+        "query",
+        "remote_ip",
+        "server_connection",
+        "uri",
+        "version",
     )
 
     def __init__(
