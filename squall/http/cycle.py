@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Final
 
@@ -73,7 +72,7 @@ class RequestCycle:
         self.delegate: HTTPMessageDelegate | None = None
         self.active = False
         self.busy = False
-        self.events: deque[bytes | _Finish] = deque()
+        self.events: list[bytes | _Finish] = []
         self.message_complete = False
         self.body_received = 0
         # response

@@ -23,7 +23,7 @@ class ServerState:
     """Everything the connections of one server share, passed to each of them."""
 
     __slots__ = ("_reaper", "_reaper_interval", "closing", "config", "connections",
-                 "delegate", "idle_waiter", "loop", "upgraded")
+                 "delegate", "done", "idle_waiter", "loop", "upgraded")
 
     def __init__(
         self,
@@ -39,6 +39,10 @@ class ServerState:
         # reaped nor counted as HTTP connections, but a drain still ends them.
         self.upgraded: set[UpgradedConnection] = set()
         self.closing = False
+        # One completed future shared by every connection's drain() when
+        # writing is not paused (a future per connection would cost memory).
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.done.set_result(None)
         self.idle_waiter: asyncio.Future[None] | None = None
         self._reaper: asyncio.TimerHandle | None = None
         smallest = min(config.header_timeout, config.body_timeout, config.idle_connection_timeout)
