@@ -261,36 +261,28 @@ def render(results: dict[str, dict[str, Any]], servers: list[str], scenarios: li
     ]
     if scenarios_measured:
         header = ["server", *(SCENARIOS[s].title for s in scenarios_measured)]
-        rows = []
-        for name in servers:
-            row = [name]
-            for s in scenarios_measured:
-                m = results[name].get(s)
-                f = floor.get(s)
-                if m is None:
-                    row.append("-")
-                    continue
-                cell = f"{m['cpu_us_per_request']:.1f}"
-                if f and name != "floor":
-                    cell += f" (×{_ratio(m['cpu_us_per_request'], f['cpu_us_per_request'])})"
-                row.append(cell)
-            rows.append(row)
+
+        def ratio_rows(metric: str, fmt: str) -> list[list[str]]:
+            """One row per server: ``metric`` per scenario, with its ratio to the floor."""
+            table = []
+            for name in servers:
+                row = [name]
+                for s in scenarios_measured:
+                    m = results[name].get(s)
+                    f = floor.get(s)
+                    if m is None:
+                        row.append("-")
+                        continue
+                    cell = format(m[metric], fmt)
+                    if f and name != "floor":
+                        cell += f" (×{_ratio(m[metric], f[metric])})"
+                    row.append(cell)
+                table.append(row)
+            return table
+
         out += ["**Server CPU µs per request** (lower is better; ×floor in brackets)", "",
-                markdown_table(header, rows), ""]
-        rps_rows = []
-        for name in servers:
-            row = [name]
-            for s in scenarios_measured:
-                m = results[name].get(s)
-                f = floor.get(s)
-                if m is None:
-                    row.append("-")
-                    continue
-                cell = f"{m['rps']:,.0f}"
-                if f and name != "floor":
-                    cell += f" (×{_ratio(m['rps'], f['rps'])})"
-                row.append(cell)
-            rps_rows.append(row)
+                markdown_table(header, ratio_rows("cpu_us_per_request", ".1f")), ""]
+        rps_rows = ratio_rows("rps", ",.0f")
         rows = []
         for name in servers:
             row = [name]

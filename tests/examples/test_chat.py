@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -24,6 +22,7 @@ from squall.testing import TestServer, serve
 from squall.testing.ports import bind_unused_port
 from squall.websocket import WebSocketClientConnection, websocket_connect
 from tests import services
+from tests.nginx import start_nginx, stop_nginx
 
 XSRF = uuid.uuid4().hex  # a version-1 token: the cookie and the form field must match
 
@@ -97,20 +96,7 @@ async def test_message_posted_on_one_instance_reaches_clients_of_the_other_over_
             == ["from A to B", "<b>from B</b> to A"]
 
 
-NGINX_CONF = """daemon off;
-master_process off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-{user}
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
+CHAT_UPSTREAMS = """
     upstream chat {{
         server 127.0.0.1:{a};
         server 127.0.0.1:{b};
@@ -132,7 +118,6 @@ http {{
             proxy_read_timeout 3600s;
         }}
     }}
-}}
 """
 
 
@@ -153,29 +138,17 @@ async def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 @contextlib.asynccontextmanager
 async def nginx_in_front(*ports: int) -> AsyncIterator[int]:
-    services.require("nginx")
-    binary = services.find_binary("nginx")
-    assert binary is not None
     sock, listen = bind_unused_port()
     sock.close()
     with tempfile.TemporaryDirectory() as prefix:
-        user = "user root;" if os.geteuid() == 0 else ""
-        conf = Path(prefix) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(prefix=prefix, user=user, a=ports[0], b=ports[1],
-                                          listen=listen))
-        nginx = subprocess.Popen([binary, "-p", prefix, "-c", str(conf), "-e",
-                                  f"{prefix}/error.log"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        nginx = start_nginx(Path(prefix), CHAT_UPSTREAMS.format(a=ports[0], b=ports[1],
+                                                                listen=listen))
         try:
             await wait_for_port(listen)
             yield listen
         finally:
-            nginx.send_signal(signal.SIGQUIT)
-            try:
-                await asyncio.to_thread(nginx.wait, 10)
-            except subprocess.TimeoutExpired:
-                nginx.kill()
-                nginx.wait()
+            # In a thread: nginx's graceful quit waits on connections this loop serves.
+            await asyncio.to_thread(stop_nginx, nginx)
 
 
 async def test_chat_through_nginx_round_robin_reaches_both_instances(redis_url: str) -> None:

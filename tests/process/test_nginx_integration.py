@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,34 +12,17 @@ import pytest
 
 from squall.process.nginx import render_nginx_config
 from tests import services
+from tests.nginx import start_nginx, stop_nginx
 from tests.process.support import Load, free_ports, get, serving, wait_for_pid, write_app
 
 INSTANCES = 4
 
-MAIN_CONF = """daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-{user}
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    include {prefix}/squall.conf;
-}}
-"""
 
 
 @pytest.fixture
 def nginx_front(tmp_path: Path) -> Iterator[tuple[int, int]]:
     """squall serving 4 per-port instances, nginx in front; yields (nginx port, base port)."""
     services.require("nginx")
-    nginx_bin = services.find_binary("nginx")
-    assert nginx_bin is not None
     app = write_app(tmp_path)
     base = free_ports(INSTANCES)
     listen = free_ports(1)
@@ -50,27 +32,16 @@ def nginx_front(tmp_path: Path) -> Iterator[tuple[int, int]]:
         render_nginx_config(INSTANCES, base, listen_port=listen, server_name="localhost")
         .replace(f"listen {listen};", f"listen 127.0.0.1:{listen};")
     )
-    user = "user root;" if os.geteuid() == 0 else ""
-    (prefix / "nginx.conf").write_text(MAIN_CONF.format(prefix=prefix, user=user))
     with serving(app, "--port", str(base), "--instances", str(INSTANCES),
                  "--graceful-timeout", "10", cwd=tmp_path, log=tmp_path / "s.log") as master:
         for i in range(INSTANCES):
             wait_for_pid(base + i)
-        nginx = subprocess.Popen(
-            [nginx_bin, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-             "-e", str(prefix / "error.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        nginx = start_nginx(prefix, f"    include {prefix}/squall.conf;")
         try:
             wait_for_pid(listen)
             yield listen, base
         finally:
-            nginx.send_signal(signal.SIGQUIT)
-            try:
-                nginx.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                nginx.kill()
-                nginx.wait()
+            stop_nginx(nginx)
         del master
 
 
