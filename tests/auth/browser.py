@@ -51,3 +51,13 @@ class Browser:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+async def walk_to_callback(browser: Browser, start_url: str) -> str:
+    """Start a sign-in at ``start_url``, pass the provider's consent; the callback URL."""
+    start = await browser.get(start_url)
+    assert start.code == 302, start.body
+    consent = await browser.get(start.headers["Location"])
+    assert consent.code == 302, consent.body
+    callback: str = consent.headers["Location"]
+    return callback

@@ -16,7 +16,7 @@ from squall.auth import OAuthMixin, TwitterMixin
 from squall.httpclient import AsyncHTTPClient
 from squall.testing import ExpectLog, TestServer, serve
 from squall.web import Application, RequestHandler
-from tests.auth.browser import Browser
+from tests.auth.browser import Browser, walk_to_callback
 from tests.auth.fake_oauth1 import FakeOAuth1Provider
 
 CONSUMER_KEY, CONSUMER_SECRET = "squall-consumer", "consumer-secret-1"
@@ -87,12 +87,8 @@ async def world(consumer_secret: str = CONSUMER_SECRET) -> AsyncIterator[World]:
 
 
 async def to_callback(w: World, path: str) -> str:
-    start = await w.browser.get(w.site.url(path))
-    assert start.code == 302, start.body
-    consent = await w.browser.get(start.headers["Location"])
-    assert consent.code == 302, consent.body
-    callback: str = consent.headers["Location"]
-    return callback
+    """Start a sign-in and walk through the provider; return the callback URL."""
+    return await walk_to_callback(w.browser, w.site.url(path))
 
 
 # -- complete sign-ins --------------------------------------------------------

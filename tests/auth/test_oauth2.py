@@ -17,7 +17,7 @@ from squall.auth import FacebookGraphMixin, GitHubOAuth2Mixin, GoogleOAuth2Mixin
 from squall.httpclient import AsyncHTTPClient
 from squall.testing import ExpectLog, TestServer, serve
 from squall.web import Application, RequestHandler
-from tests.auth.browser import Browser
+from tests.auth.browser import Browser, walk_to_callback
 from tests.auth.fake_oauth2 import FakeOAuth2Provider, s256
 
 CLIENT_ID, CLIENT_SECRET = "squall-client", "client-secret-1"
@@ -140,12 +140,7 @@ def query(url: str) -> dict[str, str]:
 
 async def to_callback(w: World, path: str) -> str:
     """Start a sign-in and walk through the provider; return the callback URL."""
-    start = await w.browser.get(w.site.url(path))
-    assert start.code == 302, start.body
-    consent = await w.browser.get(start.headers["Location"])
-    assert consent.code == 302, consent.body
-    callback: str = consent.headers["Location"]
-    return callback
+    return await walk_to_callback(w.browser, w.site.url(path))
 
 
 # -- complete sign-ins --------------------------------------------------------
