@@ -7,13 +7,20 @@ from typing import TYPE_CHECKING, Final
 
 from squall.http.delegate import HTTPMessageDelegate, RequestStartLine, ResponseStartLine
 from squall.http.headers import HTTPHeaders
-from squall.http.status import status_line
+from squall.http.status import REASONS, STATUS_LINES, status_line
 
 if TYPE_CHECKING:
     import asyncio
 
     from squall.http.protocol import ConnectionContext, HTTP1ServerProtocol
     from squall.http.upgrade import UpgradedProtocol
+
+
+# PERF: the status line of a standard (version, code, reason) start line is one
+# dict lookup keyed by the start line itself (a namedtuple hashes as a tuple).
+_STANDARD_LINES: Final[dict[tuple[str, int, str], bytes]] = {
+    ("HTTP/1.1", code, reason): STATUS_LINES[code] for code, reason in REASONS.items()
+}
 
 
 class _Finish:
@@ -43,10 +50,10 @@ class RequestCycle:
 
     __slots__ = (
         "_chunked", "_expected_length", "_protocol", "_written_length", "active",
-        "body_received", "busy", "delegate", "events", "expect_continue", "headers",
+        "body_received", "busy", "context", "delegate", "events", "expect_continue", "headers",
         "is_head", "keep_alive", "message_complete", "method", "response_finished",
-        "response_started", "start_line", "switched_protocols", "upgrade_requested", "url",
-        "version",
+        "response_started", "start_line", "stream", "switched_protocols", "upgrade_requested",
+        "url", "version",
     )
 
     def __init__(
@@ -58,6 +65,10 @@ class RequestCycle:
     ) -> None:
         # request
         self._protocol = protocol
+        # PERF: plain attributes, not properties: the request and the handler
+        # read them for every request.
+        self.stream: HTTP1ServerProtocol = protocol
+        self.context: ConnectionContext = protocol.context
         self.start_line = start_line
         self.method = start_line.method
         self.url = start_line.path
@@ -83,34 +94,29 @@ class RequestCycle:
         self._written_length = 0
         self.switched_protocols = False
 
-    @property
-    def context(self) -> ConnectionContext:
-        return self._protocol.context
-
-    @property
-    def stream(self) -> HTTP1ServerProtocol:
-        return self._protocol
-
     def set_close_callback(self, callback: object) -> None:
         """Accepted for Tornado compatibility; squall calls ``on_connection_close``."""
 
-    def _head(self, start_line: ResponseStartLine, headers: HTTPHeaders) -> bytes:
+    def _head(
+        self, start_line: ResponseStartLine, headers: HTTPHeaders, length: int | None = None
+    ) -> bytes:
+        """The response head; ``length`` is the Content-Length the caller just set."""
         if self.response_started:
             raise HTTPOutputError("response headers already written")
         code = start_line.code
         if code == 101:
             return self._switching_protocols_head(start_line, headers)
         self.response_started = True
-        if self.upgrade_requested:
+        if self.upgrade_requested or self._protocol._shutting_down:
             # llhttp stops parsing at an upgrade request, so a connection
             # whose upgrade was refused cannot carry another request.
             self.keep_alive = False
-        if self._protocol.shutting_down:
-            self.keep_alive = False
-        bodyless = self.is_head or code in (204, 304) or code < 200
+        bodyless = self.is_head or code == 204 or code == 304 or code < 200
         fields = headers._as_list
-        lengths = fields.get("Content-Length")
-        if lengths is not None:
+        if length is not None:
+            # PERF: the length write_response just set needs no int() parse.
+            self._expected_length = length
+        elif (lengths := fields.get("Content-Length")) is not None:
             try:
                 self._expected_length = int(lengths[0])
             except ValueError:
@@ -130,7 +136,10 @@ class RequestCycle:
             fields["Connection"] = ["keep-alive"]
         if bodyless:
             self._expected_length = None
-        return status_line(code, start_line.reason) + _header_block(headers)
+        line = _STANDARD_LINES.get(start_line)
+        if line is None:
+            line = status_line(code, start_line.reason)
+        return line + _header_block(fields)
 
     def _switching_protocols_head(
         self, start_line: ResponseStartLine, headers: HTTPHeaders
@@ -141,7 +150,7 @@ class RequestCycle:
             raise HTTPOutputError(
                 "101 Switching Protocols for a request without Upgrade and Connection: upgrade"
             )
-        block = _header_block(headers)
+        block = _header_block(headers._as_list)
         self.response_started = True
         self.switched_protocols = True
         return status_line(101, start_line.reason) + block
@@ -209,9 +218,11 @@ class RequestCycle:
         # PERF: one write and no chunk framing for the common whole-body case.
         code = start_line.code
         fields = headers._as_list
+        length = None
         if "Content-Length" not in fields and code >= 200 and code != 204 and code != 304:
-            fields["Content-Length"] = [str(len(body))]
-        data = self._head(start_line, headers)
+            length = len(body)
+            fields["Content-Length"] = [str(length)]
+        data = self._head(start_line, headers, length)
         if body and not self.is_head and self._expected_length is not None:
             if len(body) != self._expected_length:
                 self.keep_alive = False
@@ -220,9 +231,16 @@ class RequestCycle:
                     f"{self._expected_length}"
                 )
             data += body
-        self._protocol._write(data)
+        protocol = self._protocol
+        # PERF: protocol._write inlined: inside data_received the response
+        # joins the read's batch.
+        out = protocol._out
+        if out is not None:
+            out.append(data)
+        else:
+            protocol._write(data)
         self.response_finished = True
-        self._protocol.on_response_finished(self)
+        protocol.on_response_finished(self)
 
     def upgrade(self, protocol: UpgradedProtocol) -> None:
         """After a 101 response: hand the connection to ``protocol`` (see the protocol's)."""
@@ -235,10 +253,20 @@ class RequestCycle:
         return transport, leftover
 
 
-def _header_block(headers: HTTPHeaders) -> bytes:
+def _header_block(fields: dict[str, list[str]]) -> bytes:
     """The header lines and the blank line ending them; refuses CR/LF in values."""
-    lines = [f"{name}: {value}" for name, values in headers._as_list.items() for value in values]
-    block = "\r\n".join(lines)
-    if block.count("\n") != len(lines) - 1 or "\r" in block.replace("\r\n", ""):
+    # PERF: one loop, no generator or comprehension frame; the CR/LF check
+    # counts instead of rescanning a copy: each line ends in exactly one CR
+    # and one LF, so any more of either came from a name or value.
+    lines = []
+    for name, values in fields.items():
+        if len(values) == 1:
+            lines.append(f"{name}: {values[0]}\r\n")
+        else:
+            for value in values:
+                lines.append(f"{name}: {value}\r\n")
+    block = "".join(lines)
+    count = len(lines)
+    if block.count("\n") != count or block.count("\r") != count:
         raise HTTPOutputError(f"CR or LF in a response header value: {block!r}")
-    return block.encode("latin-1") + b"\r\n\r\n"
+    return block.encode("latin-1") + b"\r\n"

@@ -32,6 +32,17 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _NO_HEADERS = HTTPHeaders()  # placeholder between requests; never written to
 _LINGER_SECONDS = 2.0
 
+# PERF: the parser hands out bytes; these map the usual ones to the strings the
+# request carries without a decode (or a format) per request. Only exact
+# tokens are cached, and the canonical-name cache is bounded like _NORMALIZED.
+_METHODS: dict[bytes, str] = {
+    m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
+}
+_VERSIONS: dict[str, str] = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
+_CANONICAL: dict[bytes, str] = {}
+_CANONICAL_MAX = 2048
+_new_start_line = tuple.__new__
+
 
 class RejectRequest(Exception):
     """The peer misbehaved: answer ``status`` and close the connection."""
@@ -148,7 +159,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
                 return
         # PERF: responses finished while this read is parsed (all of a
         # pipelined batch, usually) leave in one transport.write.
-        self._out = []
+        out: list[bytes] = []
+        self._out = out
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -168,7 +180,15 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         except httptools.HttpParserError as err:
             self._reject(RejectRequest(400, f"malformed request: {err}"))
         finally:
-            self._flush_out()
+            # PERF: _flush_out inlined for the usual case (nothing flushed yet).
+            if self._out is out:
+                self._out = None
+                if out and not self._closed:
+                    transport = self._transport
+                    if transport is not None:
+                        transport.write(out[0] if len(out) == 1 else b"".join(out))
+            else:
+                self._flush_out()
 
     # -- parser callbacks ---------------------------------------------------
 
@@ -188,19 +208,21 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             raise RejectRequest(431, "request line too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        self._header_bytes += len(name) + len(value) + 4
+        count = self._header_count = self._header_count + 1
+        size = self._header_bytes = self._header_bytes + len(name) + len(value) + 4
         config = self._config
-        if self._header_count > config.max_header_count:
+        if count > config.max_header_count:
             raise RejectRequest(431, f"more than {config.max_header_count} header fields")
-        if self._header_bytes > config.max_header_size:
+        if size > config.max_header_size:
             raise RejectRequest(431, f"request headers larger than {config.max_header_size} bytes")
-        # PERF: the normalised-name cache is consulted inline; HTTPHeaders.add
-        # would cost two more calls per header.
-        key = name.decode("latin-1")
-        canonical = _NORMALIZED.get(key)
+        # PERF: the canonical name is looked up by the raw bytes, inline;
+        # HTTPHeaders.add would cost a decode and two more calls per header.
+        canonical = _CANONICAL.get(name)
         if canonical is None:
-            canonical = normalize_header_name(key)
+            key = name.decode("latin-1")
+            canonical = _NORMALIZED.get(key) or normalize_header_name(key)
+            if len(_CANONICAL) < _CANONICAL_MAX:
+                _CANONICAL[name] = canonical
         fields = self._headers._as_list
         values = fields.get(canonical)
         if values is None:
@@ -216,15 +238,25 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         parser = self._parser
         headers = self._headers
         version = parser.get_http_version()
-        method = parser.get_method().decode("ascii")
-        expected = self._check_framing(version, headers)
+        raw_method = parser.get_method()
+        method = _METHODS.get(raw_method) or raw_method.decode("ascii")
+        fields = headers._as_list
+        if (
+            version == "1.1"
+            and "Transfer-Encoding" not in fields
+            and "Content-Length" not in fields
+            and len(fields.get("Host", ())) == 1
+        ):
+            expected = False  # PERF: _check_framing's answer for a plain 1.1 GET
+        else:
+            expected = self._check_framing(version, headers)
         keep_alive = parser.should_keep_alive() and not self._config.no_keep_alive
-        cycle = RequestCycle(
-            self,
-            RequestStartLine(method, self._url.decode("latin-1"), "HTTP/" + version),
-            headers,
-            keep_alive,
+        # PERF: tuple.__new__ skips the namedtuple's Python-level __new__.
+        start_line: RequestStartLine = _new_start_line(
+            RequestStartLine,
+            (method, self._url.decode("latin-1"), _VERSIONS.get(version) or "HTTP/" + version),
         )
+        cycle = RequestCycle(self, start_line, headers, keep_alive)
         # Memory: an idle connection should not keep its last request's headers.
         self._headers = _NO_HEADERS
         self._url = b""
@@ -270,7 +302,15 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             return
         cycle.message_complete = True
         if cycle.active and not cycle.busy and not cycle.events:
-            self._deliver_finish(cycle)
+            # PERF: _deliver_finish inlined for the usual path.
+            delegate = cycle.delegate
+            if delegate is None:
+                return
+            try:
+                delegate.finish()
+            except Exception:
+                log.exception("Uncaught exception in finish for %s %s", cycle.method, cycle.url)
+                self._abort_cycle(cycle)
         else:
             cycle.events.append(FINISH)
 
@@ -410,6 +450,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self._send_rejection(self._pending_error)
         elif self._parsing is None:
             self._deadline = self._loop.time() + self._config.idle_connection_timeout
+            if not self._reading_paused and not self._buffered:
+                return  # PERF: idle and reading: _update_reading has nothing to do
         self._update_reading()
 
     @property
