@@ -25,7 +25,7 @@ class RouteMatch(NamedTuple):
 class URLSpec:
     """One rule: a pattern, the handler class, its ``initialize`` kwargs and a name."""
 
-    __slots__ = ("_reverse_template", "handler_class", "kwargs", "name", "regex")
+    __slots__ = ("_reverse_template", "handler_class", "kwargs", "literal", "name", "regex")
 
     def __init__(
         self,
@@ -54,6 +54,9 @@ class URLSpec:
         self.kwargs = kwargs or {}
         self.name = name
         self._reverse_template = _reverse_template(regex)
+        # The one path this rule matches when its pattern has no regex syntax
+        # (``/plaintext``); None otherwise. Routers look such paths up in a dict.
+        self.literal = _literal_path(regex)
 
     def match(self, path: str) -> RouteMatch | None:
         m = self.regex.match(path)
@@ -86,6 +89,25 @@ class URLSpec:
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.regex.pattern!r}, {self.handler_class.__name__}, "
                 f"kwargs={self.kwargs!r}, name={self.name!r})")
+
+
+_new_match = tuple.__new__
+
+
+def _literal_path(regex: re.Pattern[str]) -> str | None:
+    """``/a/b$`` -> ``/a/b`` when the pattern matches only that string (besides
+    the newline ``$`` tolerates, left to the regex); None otherwise."""
+    if regex.flags != re.UNICODE or regex.groups:
+        return None
+    pattern = regex.pattern
+    if pattern.startswith("^"):
+        pattern = pattern[1:]
+    if not pattern.endswith("$"):
+        return None
+    pattern = pattern[:-1]
+    if any(ch in ".^$*+?{}[]|()\\" for ch in pattern):
+        return None
+    return pattern
 
 
 def _unquote(value: str) -> bytes:
@@ -154,7 +176,7 @@ RuleSpec = URLSpec | Sequence[Any]
 class Router:
     """Ordered rules for one host pattern; the first match wins."""
 
-    __slots__ = ("host_pattern", "named", "rules")
+    __slots__ = ("_literals", "host_pattern", "named", "rules")
 
     def __init__(self, host_pattern: str = ".*$", rules: Sequence[RuleSpec] = ()) -> None:
         if not host_pattern.endswith("$"):
@@ -162,11 +184,17 @@ class Router:
         self.host_pattern = re.compile(host_pattern)
         self.rules: list[URLSpec] = []
         self.named: dict[str, URLSpec] = {}
+        # PERF: literal rules by path, for the paths no earlier rule matches,
+        # so the dict's answer is the first match in rule order.
+        self._literals: dict[str, URLSpec] = {}
         for rule in rules:
             self.add_rule(rule)
 
     def add_rule(self, rule: RuleSpec) -> URLSpec:
         spec = rule if isinstance(rule, URLSpec) else _spec_from_tuple(rule)
+        literal = spec.literal
+        if literal is not None and not any(r.regex.match(literal) for r in self.rules):
+            self._literals[literal] = spec
         self.rules.append(spec)
         if spec.name:
             if spec.name in self.named:
@@ -175,6 +203,11 @@ class Router:
         return spec
 
     def find(self, path: str) -> RouteMatch | None:
+        spec = self._literals.get(path)
+        if spec is not None:
+            # PERF: tuple.__new__ skips the namedtuple's Python-level __new__.
+            literal_match: RouteMatch = _new_match(RouteMatch, (spec, [], {}))
+            return literal_match
         for spec in self.rules:
             match = spec.match(path)
             if match is not None:

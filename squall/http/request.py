@@ -85,7 +85,15 @@ class HTTPServerRequest:
             self.protocol = context.protocol
             if context.xheaders:
                 self._apply_xheaders(context.trusted_downstream)
-        self.host = host or self.headers.get("Host") or "127.0.0.1"
+        if not host:
+            if type(self.headers) is HTTPHeaders:
+                # PERF: the canonical key, without HTTPHeaders.get's two calls.
+                hosts = self.headers._as_list.get("Host")
+                if hosts:
+                    host = hosts[0] if len(hosts) == 1 else ",".join(hosts)
+            else:
+                host = self.headers.get("Host")
+        self.host = host or "127.0.0.1"
         self._host_name: str | None = None
         path, _sep, query = uri.partition("?")
         self.path = path
