@@ -70,12 +70,10 @@ class RequestCycle:
         self.stream: HTTP1ServerProtocol = protocol
         self.context: ConnectionContext = protocol.context
         self.start_line = start_line
-        self.method = start_line.method
-        self.url = start_line.path
-        self.version = start_line.version
+        self.method, self.url, self.version = start_line
         self.headers = headers
         self.keep_alive = keep_alive
-        self.is_head = start_line.method == "HEAD"
+        self.is_head = self.method == "HEAD"
         self.expect_continue = False
         # Upgrade + Connection: upgrade were sent; llhttp parses nothing after it.
         self.upgrade_requested = False

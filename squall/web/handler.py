@@ -9,6 +9,7 @@ import hashlib
 import http.cookies
 import logging
 import numbers
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -19,7 +20,7 @@ from squall.escape import json_encode, to_unicode, utf8, xhtml_escape
 from squall.http.dates import http_date
 from squall.http.delegate import ResponseStartLine
 from squall.http.forms import BodyError
-from squall.http.headers import HTTPHeaders
+from squall.http.headers import _NORMALIZED, HTTPHeaders, normalize_header_name
 from squall.http.status import REASONS
 from squall.web.cookies import CookieMixin
 from squall.web.errors import Finish, HTTPError, MissingArgumentError
@@ -37,6 +38,11 @@ _ARG_DEFAULT: Any = object()
 _T = TypeVar("_T")
 _SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 _SERVER_HEADER = "SquallServer/0.1"
+# PERF: the verb method's attribute name without a str.lower() per request.
+_METHOD_ATTRS = {m: m.lower() for m in ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")}
+# PERF: the start line of most responses, built once (namedtuples are immutable).
+_OK_LINE = ResponseStartLine("HTTP/1.1", 200, "OK")
+_new_headers = HTTPHeaders.__new__
 
 
 def _strip_control(value: str) -> str:
@@ -119,12 +125,15 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
 
     def clear(self) -> None:
         """Reset headers and body to the defaults (used before error pages)."""
-        # PERF: canonical names are known; skip normalisation for the defaults.
-        self._headers = HTTPHeaders.from_normalized({
+        # PERF: canonical names are known; skip normalisation for the defaults
+        # (and HTTPHeaders.from_normalized's call).
+        headers = _new_headers(HTTPHeaders)
+        headers._as_list = {
             "Server": [_SERVER_HEADER],
             "Content-Type": ["text/html; charset=UTF-8"],
             "Date": [http_date()],
-        })
+        }
+        self._headers = headers
         self.set_default_headers()
         self._write_buffer = []
         self._status_code = 200
@@ -147,6 +156,11 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
         return self._status_code
 
     def set_header(self, name: str, value: Any) -> None:
+        if type(value) is str and "\r" not in value and "\n" not in value and "\x00" not in value:
+            # PERF: the usual str value, checked as _convert_header_value does,
+            # stored under its canonical name without two more calls.
+            self._headers._as_list[_NORMALIZED.get(name) or normalize_header_name(name)] = [value]
+            return
         self._headers[name] = self._convert_header_value(value)
 
     def add_header(self, name: str, value: Any) -> None:
@@ -327,9 +341,14 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
             body = buffer[0] if len(buffer) == 1 else b"".join(buffer)
             self._write_buffer = []
             self._headers_written = True
-            start_line = ResponseStartLine("HTTP/1.1", self._status_code, self._reason)
+            status = self._status_code
+            reason = self._reason
+            start_line = (
+                _OK_LINE if status == 200 and reason == "OK"
+                else ResponseStartLine("HTTP/1.1", status, reason)
+            )
             transforms = self.application.transforms
-            headers = self._response_headers()
+            headers = self._headers if self._new_cookie is None else self._response_headers()
             if transforms:
                 for transform in transforms:
                     body = transform(self.request, self._status_code, headers, body)
@@ -349,7 +368,8 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
             self.clear_header(name)
 
     def _on_finished(self) -> None:
-        self.request._mark_finished()
+        # PERF: HTTPServerRequest._mark_finished inlined.
+        self.request._finish_time = time.time()
         try:
             self.on_finish()
         except Exception:
@@ -528,8 +548,13 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
             if method not in self.SUPPORTED_METHODS:
                 self.set_header("Allow", self._allowed_methods())
                 raise HTTPError(405)
-            self.path_args = [self.decode_argument(arg) for arg in path_args]
-            self.path_kwargs = {k: self.decode_argument(v, name=k) for k, v in path_kwargs.items()}
+            # PERF: no comprehension frame for the usual empty ones.
+            if path_args:
+                self.path_args = [self.decode_argument(arg) for arg in path_args]
+            if path_kwargs:
+                self.path_kwargs = {
+                    k: self.decode_argument(v, name=k) for k, v in path_kwargs.items()
+                }
             if not self._stream_request_body and self.request.body:
                 self._check_body()
             if method not in _SAFE_METHODS and self.application.settings.get("xsrf_cookies"):
@@ -559,7 +584,8 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
         if self._finished:
             return
         try:
-            method = getattr(self, self.request.method.lower())
+            verb = self.request.method
+            method = getattr(self, _METHOD_ATTRS.get(verb) or verb.lower())
             if getattr(method, "__func__", None) is RequestHandler._unimplemented_method:
                 self.set_header("Allow", self._allowed_methods())
                 raise HTTPError(405)
