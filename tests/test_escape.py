@@ -150,6 +150,37 @@ def test_json_encode_cannot_close_a_script_element() -> None:
     assert json.loads(encoded) == {"html": "</script><script>alert(1)</script>"}
 
 
+class _Unserialisable:
+    pass
+
+
+@pytest.mark.parametrize("value", [
+    {"id": 123, "message": "Hello"}, "x</y", 1.5, float("nan"), float("-inf"), None, True,
+    [1, {"a": None, 2: True, 1.5: "f"}], {"\u00e9": "\u00fc\u2028\U0001f600"}, (1, 2), 10**30,
+])
+def test_json_encode_writes_what_json_dumps_writes(value: object) -> None:
+    assert json_encode(value) == json.dumps(value).replace("</", "<\\/")
+
+
+@pytest.mark.parametrize("value", [{(1, 2): 3}, {"a": _Unserialisable()}, {"a": {1, 2}}])
+def test_json_encode_raises_what_json_dumps_raises(value: object) -> None:
+    with pytest.raises(TypeError) as expected:
+        json.dumps(value)
+    with pytest.raises(TypeError) as got:
+        json_encode(value)
+    assert str(got.value) == str(expected.value)
+
+
+def test_json_encode_still_detects_circular_references_and_recovers() -> None:
+    loop: list[object] = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="Circular reference"):
+        json_encode({"a": loop})
+    with pytest.raises(TypeError):
+        json_encode({"a": [_Unserialisable()]})
+    assert json_encode({"a": [1]}) == '{"a": [1]}'
+
+
 def test_json_decode_accepts_str_and_bytes() -> None:
     assert json_decode('{"a": [1, 2]}') == {"a": [1, 2]}
     assert json_decode(b'{"a": "\xc3\xa9"}') == {"a": "\u00e9"}

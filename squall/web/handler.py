@@ -550,7 +550,7 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
                 raise HTTPError(405)
             # PERF: no comprehension frame for the usual empty ones.
             if path_args:
-                self.path_args = [self.decode_argument(arg) for arg in path_args]
+                self.path_args = self._decode_path_args(path_args)
             if path_kwargs:
                 self.path_kwargs = {
                     k: self.decode_argument(v, name=k) for k, v in path_kwargs.items()
@@ -566,6 +566,15 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
         if result is not None:
             return self._spawn(self._await_prepare(result))
         return None
+
+    def _decode_path_args(self, path_args: list[bytes]) -> list[str]:
+        if type(self).decode_argument is RequestHandler.decode_argument:
+            try:
+                # PERF: decode_argument's work (UTF-8) without two frames per argument.
+                return list(map(bytes.decode, path_args))
+            except (UnicodeDecodeError, TypeError):
+                pass  # decode_argument raises the right error (or takes str)
+        return [self.decode_argument(arg) for arg in path_args]
 
     def _check_body(self) -> None:
         try:
