@@ -7,21 +7,26 @@ from email.utils import formatdate
 
 
 class _DateCache:
-    __slots__ = ("_second", "_value")
+    __slots__ = ("_next", "_value")
 
     def __init__(self) -> None:
-        self._second = -1
+        self._next = 0.0
         self._value = ""
 
-    def __call__(self) -> str:
+    def get(self) -> str:
         # PERF: formatting a date costs more than the rest of a small response's
-        # headers; RFC 9110 only needs one-second resolution.
-        now = int(time.time())
-        if now != self._second:
-            self._second = now
-            self._value = formatdate(now, usegmt=True)
+        # headers; RFC 9110 only needs one-second resolution. Comparing the
+        # float with the next second's start saves an int() per call.
+        now = time.time()
+        if now >= self._next or now < self._next - 1.0:  # a new second, or the clock went back
+            second = int(now)
+            self._next = second + 1.0
+            self._value = formatdate(second, usegmt=True)
         return self._value
 
+    __call__ = get
 
-http_date = _DateCache()
+
+# PERF: a bound method is called without the instance-call slot lookup.
+http_date = _DateCache().get
 """``http_date()`` -> the current time as an IMF-fixdate (RFC 9110 §5.6.7)."""

@@ -81,7 +81,10 @@ class RequestHandler(CookieMixin, XSRFMixin, TemplateMixin):
         self._task: asyncio.Task[None] | None = None
         self.ui: dict[str, Any] = {}
         self.clear()
-        self.initialize(**kwargs)
+        if kwargs:
+            self.initialize(**kwargs)
+        else:
+            self.initialize()  # PERF: a plain call, not the **{} call path
 
     def initialize(self, **kwargs: Any) -> None:
         """Hook for the rule's kwargs: ``(r"/", H, dict(db=db))`` -> ``initialize(db=db)``."""
