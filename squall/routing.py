@@ -67,8 +67,15 @@ class URLSpec:
                 k: _unquote(v) for k, v in m.groupdict().items() if v is not None
             }
             return RouteMatch(self, [], kwargs)
-        args = [_unquote(g) if g is not None else b"" for g in m.groups()]
-        return RouteMatch(self, args, {})
+        groups = m.groups()
+        if len(groups) == 1:
+            # PERF: the usual single group without a comprehension frame.
+            group = groups[0]
+            args = [b"" if group is None else _unquote(group)]
+        else:
+            args = [_unquote(g) if g is not None else b"" for g in groups]
+        match: RouteMatch = _new_match(RouteMatch, (self, args, {}))
+        return match
 
     def reverse(self, *args: Any) -> str:
         """The path for ``args`` (one per group), each URL-escaped."""
@@ -176,7 +183,7 @@ RuleSpec = URLSpec | Sequence[Any]
 class Router:
     """Ordered rules for one host pattern; the first match wins."""
 
-    __slots__ = ("_literals", "host_pattern", "named", "rules")
+    __slots__ = ("_indexed", "_literals", "_patterns", "host_pattern", "named", "rules")
 
     def __init__(self, host_pattern: str = ".*$", rules: Sequence[RuleSpec] = ()) -> None:
         if not host_pattern.endswith("$"):
@@ -184,17 +191,17 @@ class Router:
         self.host_pattern = re.compile(host_pattern)
         self.rules: list[URLSpec] = []
         self.named: dict[str, URLSpec] = {}
-        # PERF: literal rules by path, for the paths no earlier rule matches,
-        # so the dict's answer is the first match in rule order.
+        # PERF: an index of ``rules``, rebuilt when their number changes:
+        # literal rules by path, for the paths no earlier rule matches (so the
+        # dict's answer is the first match in rule order), and the other rules.
         self._literals: dict[str, URLSpec] = {}
+        self._patterns: list[URLSpec] = []
+        self._indexed = 0
         for rule in rules:
             self.add_rule(rule)
 
     def add_rule(self, rule: RuleSpec) -> URLSpec:
         spec = rule if isinstance(rule, URLSpec) else _spec_from_tuple(rule)
-        literal = spec.literal
-        if literal is not None and not any(r.regex.match(literal) for r in self.rules):
-            self._literals[literal] = spec
         self.rules.append(spec)
         if spec.name:
             if spec.name in self.named:
@@ -202,13 +209,30 @@ class Router:
             self.named[spec.name] = spec
         return spec
 
+    def _index(self) -> None:
+        literals: dict[str, URLSpec] = {}
+        patterns: list[URLSpec] = []
+        for i, spec in enumerate(self.rules):
+            literal = spec.literal
+            if literal is None:
+                patterns.append(spec)
+            elif not any(r.regex.match(literal) for r in self.rules[:i]):
+                literals[literal] = spec
+        self._literals = literals
+        self._patterns = patterns
+        self._indexed = len(self.rules)
+
     def find(self, path: str) -> RouteMatch | None:
+        if len(self.rules) != self._indexed:
+            self._index()
         spec = self._literals.get(path)
         if spec is not None:
             # PERF: tuple.__new__ skips the namedtuple's Python-level __new__.
             literal_match: RouteMatch = _new_match(RouteMatch, (spec, [], {}))
             return literal_match
-        for spec in self.rules:
+        # A literal rule matches only its path, in the dict, or that path plus
+        # the final newline ``$`` tolerates: other paths need only the others.
+        for spec in self.rules if path.endswith("\n") else self._patterns:
             match = spec.match(path)
             if match is not None:
                 return match

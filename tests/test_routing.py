@@ -61,3 +61,21 @@ def test_patterns_with_regex_syntax_or_flags_are_not_literal() -> None:
     assert URLSpec(re.compile(r"/plain$", re.IGNORECASE), A).literal is None
     router = Router(rules=[(re.compile(r"/plain$", re.IGNORECASE), A)])
     assert _handler(router, "/PLAIN") is A
+
+
+def test_rules_added_later_or_directly_are_still_matched_in_order() -> None:
+    router = Router(rules=[(r"/a/(.*)", B)])
+    assert _handler(router, "/plain") is None
+    router.add_rule((r"/plain", A))
+    assert _handler(router, "/plain") is A
+    router.rules.insert(0, URLSpec(r"/pl.*", B))
+    assert _handler(router, "/plain") is B
+    assert _handler(router, "/a/x") is B
+
+
+def test_groups_are_captured_as_bytes_and_url_decoded() -> None:
+    router = Router(rules=[(r"/one/([^/]*)", A), (r"/two/([^/]*)/(x)?", B)])
+    match = router.find("/one/caf%C3%A9")
+    assert match is not None and match.path_args == ["café".encode()]
+    match = router.find("/two/a/")
+    assert match is not None and match.path_args == [b"a", b""]

@@ -42,6 +42,7 @@ _VERSIONS: dict[str, str] = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 _CANONICAL: dict[bytes, str] = {}
 _CANONICAL_MAX = 2048
 _new_start_line = tuple.__new__
+_new_headers = HTTPHeaders.__new__
 
 
 class RejectRequest(Exception):
@@ -195,7 +196,10 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._in_message = True
         self._url = b""
-        self._headers = HTTPHeaders()
+        # PERF: HTTPHeaders.__new__ and a dict, without the __init__ frame.
+        headers = _new_headers(HTTPHeaders)
+        headers._as_list = {}
+        self._headers = headers
         self._header_bytes = 0
         self._header_count = 0
         self._reading_headers = True
