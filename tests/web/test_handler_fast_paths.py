@@ -179,3 +179,22 @@ async def test_requests_leave_no_cyclic_garbage() -> None:
     finally:
         gc.enable()
     assert len(transport.written) == 153
+
+
+class BareNoContentHandler(RequestHandler):
+    def get(self) -> None:
+        for name in ("Server", "Content-Type", "Date"):
+            self.clear_header(name)
+        self.set_status(204)
+
+
+async def test_a_response_without_any_header_is_sent() -> None:
+    # Before the one-loop header block, an empty block was mistaken for a
+    # CR/LF injection and the response failed.
+    app = Application([(r"/bare", BareNoContentHandler)])
+    state = ServerState(asyncio.get_running_loop(), app, ServerConfig())
+    protocol = HTTP1ServerProtocol(state)
+    transport = FakeTransport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    protocol.data_received(_request("/bare"))
+    assert transport.written == [b"HTTP/1.1 204 No Content\r\n\r\n"]
