@@ -560,17 +560,51 @@ class OptionParser:
         config_file: str | os.PathLike[str] | None = None,
         env_prefix: str | None = "SQUALL_",
         environ: Mapping[str, str] | None = None,
+        config_option: str | None = None,
     ) -> list[str]:
         """Parse the config file, then the environment, then the command line.
 
         Later sources win, giving *defaults < config file < environment < command line*.
         Parse callbacks run once, at the end. Returns the remaining positional arguments.
+        With ``config_option`` (e.g. ``"config"``) and no ``config_file``, the file is
+        the one that option names on the command line (``--config=F`` or ``--config F``)
+        or in the environment, read first so that everything else still overrides it.
         """
+        if config_file is None and config_option is not None:
+            config_file = self._config_path(config_option, args, env_prefix, environ)
         if config_file is not None:
             self.parse_config_file(config_file, final=False)
         if env_prefix is not None:
             self.parse_environment(env_prefix, environ, final=False)
         return self.parse_command_line(args, final=True)
+
+    def _config_path(
+        self,
+        option: str,
+        args: list[str] | None,
+        env_prefix: str | None,
+        environ: Mapping[str, str] | None,
+    ) -> str | None:
+        """The value ``option`` has on the command line, else in the environment."""
+        flag = "--" + _normalize(option)
+        argv = sys.argv if args is None else args
+        for index, arg in enumerate(argv[1:], start=1):
+            if arg == "--" or not arg.startswith("-"):
+                break
+            name, sep, value = arg.partition("=")
+            if _normalize(name) != flag:
+                continue
+            if sep:
+                return value
+            if index + 1 < len(argv) and not argv[index + 1].startswith("--"):
+                return argv[index + 1]
+            raise Error(f"option {flag} needs a file name")
+        if env_prefix is not None:
+            env = os.environ if environ is None else environ
+            from_env = env.get(env_prefix + option.upper().replace("-", "_"))
+            if from_env:
+                return from_env
+        return None
 
     # -- help and callbacks ------------------------------------------------------
 
@@ -715,9 +749,10 @@ def parse_all(
     config_file: str | os.PathLike[str] | None = None,
     env_prefix: str | None = "SQUALL_",
     environ: Mapping[str, str] | None = None,
+    config_option: str | None = None,
 ) -> list[str]:
     """Config file, then environment, then command line, into the global options."""
-    return options.parse_all(args, config_file, env_prefix, environ)
+    return options.parse_all(args, config_file, env_prefix, environ, config_option)
 
 
 def print_help(file: TextIO | IO[str] | None = None) -> None:

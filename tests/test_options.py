@@ -439,3 +439,36 @@ def test_mockable_view_restores_values_on_delete(app_options: OptionParser) -> N
     assert app_options.port == 1
     del view.port
     assert app_options.port == 8888
+
+
+def _config_parser() -> OptionParser:
+    parser = OptionParser()
+    parser.define("port", default=8000, group="server")
+    parser.define("db", default="sqlite:///a.db", group="server")
+    parser.define("config", default=None, type=str, group="server")
+    return parser
+
+
+@pytest.mark.parametrize("spelling", [["--config={path}"], ["--config", "{path}"]])
+def test_config_option_names_the_file_read_before_everything_else(
+    tmp_path: Path, spelling: list[str]
+) -> None:
+    path = tmp_path / "app.toml"
+    path.write_text('port = 9000\ndb = "from-file"\n')
+    parser = _config_parser()
+    args = ["prog", *(a.format(path=path) for a in spelling), "--port=9100"]
+    parser.parse_all(args, config_option="config", environ={})
+    assert (parser.port, parser.db, parser.config) == (9100, "from-file", str(path))
+
+
+def test_config_option_is_also_found_in_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "app.py"
+    path.write_text("db = 'from-env-file'\n")
+    parser = _config_parser()
+    parser.parse_all(["prog"], config_option="config", environ={"SQUALL_CONFIG": str(path)})
+    assert parser.db == "from-env-file"
+
+
+def test_config_option_without_a_file_name_is_an_error() -> None:
+    with pytest.raises(Error, match="--config needs a file name"):
+        _config_parser().parse_all(["prog", "--config"], config_option="config", environ={})

@@ -78,8 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     options = OptionParser()
     define_options(options)
     args = sys.argv if argv is None else argv
-    config = next((a.split("=", 1)[1] for a in args[1:] if a.startswith("--config=")), None)
-    options.parse_all(args=args, config_file=config, env_prefix="SQUALL_")
+    options.parse_all(args=args, config_option="config", env_prefix="SQUALL_")
     enable_pretty_logging()
     try:
         asyncio.run(serve(options))
