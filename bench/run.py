@@ -48,6 +48,7 @@ from common import (
 
 SERVER_SPECS = {
     "floor": ServerSpec("floor", ["{python}", str(SERVERS / "floor.py"), "--port", "{port}"]),
+    "lean": ServerSpec("lean", ["{python}", str(SERVERS / "lean.py"), "--port", "{port}"]),
     "squall": ServerSpec("squall", ["{python}", str(SERVERS / "squall_app.py"), "--port", "{port}"]),
     "tornado": ServerSpec(
         "tornado", ["{python}", str(SERVERS / "tornado_app.py"), "--port", "{port}"], "peers"),

@@ -1,0 +1,113 @@
+"""squall's own per-request cost without sockets: a repeatable micro-bench.
+
+    python bench/inprocess.py [--requests 20000] [--batches 7] [--profile]
+
+A ``ServerState`` and an ``HTTP1ServerProtocol`` on a fake transport are fed
+wrk's request bytes through ``data_received`` on a uvloop loop, so every
+Python line squall runs per request is measured and nothing else (no kernel,
+no wrk). The best of several batches is printed in microseconds per request.
+It is a tool for comparing two versions of squall on this machine, not a
+figure to report: ``run.py`` measures the real server.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# bench/profile.py would shadow the standard library's profile module.
+_BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _BENCH]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import cProfile  # noqa: E402
+import pstats  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "servers"))
+
+from squall_app import make_app  # noqa: E402
+
+from squall.http.config import ServerConfig  # noqa: E402
+from squall.http.protocol import HTTP1ServerProtocol  # noqa: E402
+from squall.http.server import ServerState  # noqa: E402
+
+REQUESTS = {
+    "plaintext": b"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+    "json": b"GET /json/123 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+}
+
+
+class CountingTransport:
+    """Just enough of a transport: counts bytes written, never pauses."""
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.last = b""
+
+    def write(self, data: bytes) -> None:
+        self.written += len(data)
+        self.last = data
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 40000) if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def measure(request: bytes, count: int, batches: int) -> tuple[float, bytes]:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    state = ServerState(loop, make_app(), ServerConfig())
+    protocol = HTTP1ServerProtocol(state)
+    transport = CountingTransport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    feed = protocol.data_received
+    best = float("inf")
+    for _ in range(batches):
+        start = time.perf_counter()
+        for _ in range(count):
+            feed(request)
+        best = min(best, (time.perf_counter() - start) / count)
+    loop.close()
+    return best * 1e6, transport.last
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--batches", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="cProfile one batch of each")
+    args = parser.parse_args()
+    try:
+        import uvloop
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
+    for name, request in REQUESTS.items():
+        micros, last = measure(request, args.requests, args.batches)
+        status = last.split(b"\r\n", 1)[0].decode()
+        print(f"{name:10s} {micros:6.2f} µs/request   ({status})")
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            measure(request, args.requests, 1)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
+if __name__ == "__main__":
+    main()
