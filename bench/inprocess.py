@@ -1,6 +1,7 @@
 """squall's own per-request cost without sockets: a repeatable micro-bench.
 
     python bench/inprocess.py [--requests 20000] [--batches 7] [--profile]
+    python bench/inprocess.py --instructions     # needs valgrind; deterministic
 
 A ``ServerState`` and an ``HTTP1ServerProtocol`` on a fake transport are fed
 wrk's request bytes through ``data_received`` on a uvloop loop, so every
@@ -23,6 +24,8 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import cProfile  # noqa: E402
 import pstats  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -86,17 +89,43 @@ def measure(request: bytes, count: int, batches: int) -> tuple[float, bytes]:
     return best * 1e6, transport.last
 
 
+def instructions(name: str, counts: tuple[int, int] = (200, 2200)) -> float:
+    """CPU instructions per request of scenario ``name``, counted by callgrind."""
+    totals = []
+    for count in counts:
+        result = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+             sys.executable, os.path.abspath(__file__), "--raw", name, "--requests", str(count)],
+            capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        found = re.search(r"Collected : (\d+)", result.stderr)
+        if result.returncode != 0 or not found:
+            raise RuntimeError(f"valgrind failed ({result.returncode}): {result.stderr[-2000:]}")
+        totals.append(int(found.group(1)))
+    return (totals[1] - totals[0]) / (counts[1] - counts[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--batches", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="cProfile one batch of each")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions per request under valgrind instead of timing")
+    parser.add_argument("--raw", choices=sorted(REQUESTS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:
         import uvloop
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:
         pass
+    if args.raw:  # one batch, no output: the process valgrind counts
+        measure(REQUESTS[args.raw], args.requests, 1)
+        return
+    if args.instructions:
+        for name in REQUESTS:
+            print(f"{name:10s} {instructions(name):9,.0f} instructions/request")
+        return
     for name, request in REQUESTS.items():
         micros, last = measure(request, args.requests, args.batches)
         status = last.split(b"\r\n", 1)[0].decode()
