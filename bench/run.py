@@ -4,13 +4,17 @@
     make bench                                   # everything, ~5 minutes
     python bench/run.py --only squall,floor --scenarios plaintext,json --duration 5
     python bench/run.py --scenarios idle_memory --idle-connections 10000
+    python bench/run.py --only floor,squall --scenarios plaintext --rounds 5
 
 Every server runs pinned to core 0, wrk (one thread) pinned to core 1. Each
 measurement is a warm-up run, then a measured run of ``--duration`` seconds.
 The table figures are the server's CPU µs per completed request (utime+stime
 of its process tree from /proc) and wrk's requests/s, each also as a ratio to
-the floor server measured in the same run. Results also go to
-bench/results/<timestamp>.json. This is a benchmark, not a test.
+the floor server measured in the same run. With ``--rounds N`` the servers are
+measured N times round-robin and the tables give medians, the ratios being medians
+of per-round ratios: a slow drift in the machine's speed then hits the floor and
+the server alike. Results also go to bench/results/<timestamp>.json. This is a
+benchmark, not a test.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from common import (
@@ -78,6 +84,9 @@ SCENARIOS = {
     "c1000": Scenario("c1000", "plaintext, 1000 conns", "/plaintext", connections=1000),
 }
 IDLE = "idle_memory"
+
+# One round's measurements: server -> scenario -> Measurement.as_dict().
+Round = dict[str, dict[str, dict[str, Any]]]
 
 
 def check_responses(server: Server) -> None:
@@ -162,6 +171,95 @@ def idle_memory(server: Server, count: int) -> dict[str, Any]:
 # -- the run -----------------------------------------------------------------
 
 
+def measure_server(spec: ServerSpec, scenarios: list[str],
+                   args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """One server's load scenarios, all in one fresh process (as a user's server runs)."""
+    results: dict[str, dict[str, Any]] = {}
+    with running(spec, "/plaintext") as server:
+        check_responses(server)
+        for scenario_name in scenarios:
+            sc = SCENARIOS[scenario_name]
+            m = measure(server, sc.path, sc.connections, args.duration, sc.script,
+                        warmup=args.warmup)
+            results[scenario_name] = m.as_dict()
+            extra = f" errors {m.errors}" if m.errors else ""
+            extra += f" non-2xx {m.non_2xx}" if m.non_2xx else ""
+            log(f"  {spec.name:9} {scenario_name:9} {m.cpu_us_per_request:8.1f} µs/req "
+                f"{m.rps:10.0f} req/s{extra}")
+    return results
+
+
+def measure_idle(spec: ServerSpec, count: int) -> dict[str, Any]:
+    """Idle-connection memory in a fresh process: memory freed after the load runs
+    (1,000 connections) would otherwise be reused and hide the growth."""
+    log(f"  {spec.name:9} {IDLE}: {count} connections ...")
+    with running(spec, "/plaintext") as server:
+        r = idle_memory(server, count)
+    log(f"  {spec.name:9} {IDLE}: {r['kb_per_connection']:.2f} KB per connection "
+        f"({r['connections']} open, {r['failures']} failed)")
+    return r
+
+
+# -- rounds ------------------------------------------------------------------
+
+
+def _per_round(rounds: list[Round], name: str, scenario: str) -> list[dict[str, Any]]:
+    """``name``'s measurements of ``scenario``, one per round that has one."""
+    return [r[name][scenario] for r in rounds if scenario in r.get(name, {})]
+
+
+def floor_ratios(rounds: list[Round], name: str, scenario: str, metric: str) -> list[float]:
+    """``metric`` over the floor's, round by round: both come from the same round,
+    so a drift in the machine's speed slower than a round slows both and cancels."""
+    return [r[name][scenario][metric] / r["floor"][scenario][metric] for r in rounds
+            if scenario in r.get(name, {}) and r.get("floor", {}).get(scenario, {}).get(metric)]
+
+
+def summarize(rounds: list[Round], idle: dict[str, dict[str, Any]],
+              servers: list[str]) -> dict[str, dict[str, Any]]:
+    """The saved ``results``, shaped as before --rounds: per server and scenario the
+    median over rounds of every figure, wrk's errors and non-2xx summed."""
+    results: dict[str, dict[str, Any]] = {}
+    for name in servers:
+        results[name] = {}
+        for scenario in rounds[0].get(name, {}):
+            ms = _per_round(rounds, name, scenario)
+            summary: dict[str, Any] = {}
+            for key, value in ms[0].items():
+                if key == "errors":
+                    summary[key] = _sum_errors(ms)
+                elif key == "non_2xx":
+                    summary[key] = sum(m[key] for m in ms)
+                elif isinstance(value, int | float):
+                    summary[key] = median(m[key] for m in ms)
+            results[name][scenario] = summary
+        if name in idle:
+            results[name][IDLE] = idle[name]
+    return results
+
+
+def _sum_errors(ms: list[dict[str, Any]]) -> dict[str, int]:
+    errors: dict[str, int] = {}
+    for m in ms:
+        for kind, count in m["errors"].items():
+            errors[kind] = errors.get(kind, 0) + count
+    return errors
+
+
+def render_saved(saved: dict[str, Any]) -> str:
+    """The tables of a bench/results/*.json; a run saved before --rounds, which
+    has no ``rounds``, is its own one round."""
+    results = saved["results"]
+    idle = {name: r[IDLE] for name, r in results.items() if IDLE in r}
+    rounds = saved.get("rounds") or [
+        {name: {s: m for s, m in r.items() if s != IDLE} for name, r in results.items()}
+    ]
+    args = argparse.Namespace(**saved["args"])
+    servers = [s for s in args.only.split(",") if s in results]
+    return render(rounds, idle, servers, args.scenarios.split(","), args, saved["machine"],
+                  str(saved["date"])[:16])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(SERVER_SPECS),
@@ -171,18 +269,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per run")
     parser.add_argument("--idle-connections", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every server N times, interleaved; report medians")
     parser.add_argument("--db", action="store_true",
                         help="also run the database bench (bench/db.py) after this one")
     parser.add_argument("--report", metavar="RESULTS_JSON",
                         help="print the tables of an earlier run's bench/results/*.json and exit")
     args = parser.parse_args(argv)
     if args.report:
-        saved = json.loads(Path(args.report).read_text())
-        saved_args = argparse.Namespace(**saved["args"])
-        servers = [s for s in saved_args.only.split(",") if s in saved["results"]]
-        print(render(saved["results"], servers, saved_args.scenarios.split(","), saved_args,
-                     saved["machine"], str(saved["date"])[:16]))
+        print(render_saved(json.loads(Path(args.report).read_text())))
         return 0
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     servers = [s.strip() for s in args.only.split(",") if s.strip()]
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -199,42 +297,32 @@ def main(argv: list[str] | None = None) -> int:
     os.sched_setaffinity(0, {CLIENT_CORE})  # the idle-memory client shares wrk's core
 
     info = machine_info()
-    log(f"bench: {len(servers)} servers x {len(scenarios)} scenarios, {args.duration:g} s each "
-        f"(load average {info['loadavg_at_start'][0]:.2f})")
-    results: dict[str, dict[str, Any]] = {name: {} for name in servers}
-    for name in servers:
-        spec = SERVER_SPECS[name]
-        with running(spec, "/plaintext") as server:
-            check_responses(server)
-            for scenario_name in scenarios:
-                if scenario_name == IDLE:
-                    continue
-                sc = SCENARIOS[scenario_name]
-                m = measure(server, sc.path, sc.connections, args.duration, sc.script,
-                            warmup=args.warmup)
-                results[name][scenario_name] = m.as_dict()
-                extra = f" errors {m.errors}" if m.errors else ""
-                extra += f" non-2xx {m.non_2xx}" if m.non_2xx else ""
-                log(f"  {name:9} {scenario_name:9} {m.cpu_us_per_request:8.1f} µs/req "
-                    f"{m.rps:10.0f} req/s{extra}")
-        if IDLE in scenarios:
-            # A fresh process: memory freed after the load runs (1,000 connections)
-            # would otherwise be reused and hide the growth.
-            log(f"  {name:9} {IDLE}: {args.idle_connections} connections ...")
-            with running(spec, "/plaintext") as server:
-                results[name][IDLE] = idle_memory(server, args.idle_connections)
-            r = results[name][IDLE]
-            log(f"  {name:9} {IDLE}: {r['kb_per_connection']:.2f} KB per connection "
-                f"({r['connections']} open, {r['failures']} failed)")
+    load = [s for s in scenarios if s != IDLE]
+    n_rounds = args.rounds if load else 1  # without load scenarios a round only checks answers
+    log(f"bench: {len(servers)} servers x {len(scenarios)} scenarios, {args.duration:g} s each"
+        + (f", {n_rounds} rounds" if n_rounds > 1 else "")
+        + f" (load average {info['loadavg_at_start'][0]:.2f})")
+    rounds: list[Round] = []
+    idle: dict[str, dict[str, Any]] = {}
+    for i in range(n_rounds):
+        if n_rounds > 1:
+            log(f"bench: round {i + 1}/{n_rounds}")
+        this_round: Round = {}
+        for name in servers:
+            this_round[name] = measure_server(SERVER_SPECS[name], load, args)
+            if i == 0 and IDLE in scenarios:  # memory does not drift with CPU speed: once
+                idle[name] = measure_idle(SERVER_SPECS[name], args.idle_connections)
+        rounds.append(this_round)
 
     date = time.strftime("%Y-%m-%d %H:%M")
-    report = render(results, servers, scenarios, args, info, date)
+    report = render(rounds, idle, servers, scenarios, args, info, date)
     print(report)
     path = write_results("http", {
         "date": date,
         "machine": info,
         "args": vars(args),
-        "results": results,
+        "results": summarize(rounds, idle, servers),
+        "rounds": rounds,
         "report": report,
     })
     log(f"bench: results written to {path}")
@@ -245,73 +333,102 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# -- output ------------------------------------------------------------------
+
+
 def _ratio(value: float, floor: float | None) -> str:
     return f"{value / floor:.2f}" if floor else "-"
 
 
-def render(results: dict[str, dict[str, Any]], servers: list[str], scenarios: list[str],
-           args: argparse.Namespace, info: dict[str, Any], date: str) -> str:
-    floor = results.get("floor", {})
+def _cell(rounds: list[Round], name: str, scenario: str, metric: str, fmt: str) -> str:
+    """The median of ``metric`` over the rounds and, in brackets, the median of
+    its per-round ratios to the floor (not the ratio of the medians: see floor_ratios)."""
+    ms = _per_round(rounds, name, scenario)
+    if not ms:
+        return "-"
+    cell = format(median(m[metric] for m in ms), fmt)
+    if name != "floor" and _per_round(rounds, "floor", scenario):
+        ratios = floor_ratios(rounds, name, scenario, metric)
+        cell += f" (×{median(ratios):.2f})" if ratios else " (×-)"
+    return cell
+
+
+def _split_cell(rounds: list[Round], name: str, scenario: str) -> str:
+    """Median stime / utime µs per request; runs saved before the split have none."""
+    ms = [m for m in _per_round(rounds, name, scenario) if "sys_us_per_request" in m]
+    if not ms:
+        return "-"
+    system = median(m["sys_us_per_request"] for m in ms)
+    user = median(m["cpu_us_per_request"] - m["sys_us_per_request"] for m in ms)
+    return f"{system:.1f} / {user:.1f}"
+
+
+def _spread_cell(rounds: list[Round], name: str, scenario: str) -> str:
+    """Lowest to highest per-round CPU ratio to the floor: how far one round can be trusted."""
+    ratios = floor_ratios(rounds, name, scenario, "cpu_us_per_request")
+    return f"{min(ratios):.2f}–{max(ratios):.2f}" if ratios else "-"
+
+
+def render(rounds: list[Round], idle: dict[str, dict[str, Any]], servers: list[str],
+           scenarios: list[str], args: argparse.Namespace, info: dict[str, Any],
+           date: str) -> str:
     scenarios_measured = [s for s in scenarios if s in SCENARIOS]
+    head = (f"squall bench, {date}, {info['cpus']} CPUs ({info['cpu_model']}),"
+            f" Python {info['python']}; servers on core {SERVER_CORE}, wrk -t1 on core {CLIENT_CORE};"
+            f" {args.duration:g} s per run after {args.warmup:g} s warm-up.")
+    if len(rounds) > 1:
+        head += (f" Medians of {len(rounds)} rounds, servers interleaved round-robin;"
+                 " ×floor is the median of the per-round ratios.")
     out = [
-        f"squall bench, {date}, {info['cpus']} CPUs ({info['cpu_model']}),"
-        f" Python {info['python']}; servers on core {SERVER_CORE}, wrk -t1 on core {CLIENT_CORE};"
-        f" {args.duration:g} s per run after {args.warmup:g} s warm-up.",
+        head,
         "Figures from a noisy shared machine: compare servers within one run, not across runs.",
         "",
     ]
     if scenarios_measured:
         header = ["server", *(SCENARIOS[s].title for s in scenarios_measured)]
 
-        def ratio_rows(metric: str, fmt: str) -> list[list[str]]:
-            """One row per server: ``metric`` per scenario, with its ratio to the floor."""
-            table = []
-            for name in servers:
-                row = [name]
-                for s in scenarios_measured:
-                    m = results[name].get(s)
-                    f = floor.get(s)
-                    if m is None:
-                        row.append("-")
-                        continue
-                    cell = format(m[metric], fmt)
-                    if f and name != "floor":
-                        cell += f" (×{_ratio(m[metric], f[metric])})"
-                    row.append(cell)
-                table.append(row)
-            return table
+        def rows(cell: Callable[[str, str], str], names: list[str]) -> list[list[str]]:
+            """One row per server, ``cell(server, scenario)`` per scenario."""
+            return [[name, *(cell(name, s) for s in scenarios_measured)] for name in names]
+
+        def cpu(name: str, s: str) -> str:
+            return _cell(rounds, name, s, "cpu_us_per_request", ".1f")
+
+        def rps(name: str, s: str) -> str:
+            return _cell(rounds, name, s, "rps", ",.0f")
+
+        def split(name: str, s: str) -> str:
+            return _split_cell(rounds, name, s)
+
+        def spread(name: str, s: str) -> str:
+            return _spread_cell(rounds, name, s)
 
         out += ["**Server CPU µs per request** (lower is better; ×floor in brackets)", "",
-                markdown_table(header, ratio_rows("cpu_us_per_request", ".1f")), ""]
-        rps_rows = ratio_rows("rps", ",.0f")
-        rows = []
-        for name in servers:
-            row = [name]
-            for s in scenarios_measured:
-                m = results[name].get(s)
-                row.append("-" if m is None or "sys_us_per_request" not in m else
-                           f"{m['sys_us_per_request']:.1f} / "
-                           f"{m['cpu_us_per_request'] - m['sys_us_per_request']:.1f}")
-            rows.append(row)
+                markdown_table(header, rows(cpu, servers)), ""]
+        others = [name for name in servers if name != "floor"]
+        if len(rounds) > 1 and "floor" in servers and others:
+            out += [f"**Spread of the CPU ×floor over the {len(rounds)} rounds** (lowest–highest"
+                    " per-round ratio)", "", markdown_table(header, rows(spread, others)), ""]
         out += ["**Of which kernel / user** (stime / utime µs per request: the kernel's part is "
                 "mostly the socket reads and writes every server pays)", "",
-                markdown_table(header, rows), ""]
+                markdown_table(header, rows(split, servers)), ""]
         out += ["**Requests per second** (higher is better; ×floor in brackets; wall-clock, noisy)",
-                "", markdown_table(header, rps_rows), ""]
+                "", markdown_table(header, rows(rps, servers)), ""]
         problems = []
         for name in servers:
             for s in scenarios_measured:
-                m = results[name].get(s)
-                if m and (m["errors"] or m["non_2xx"]):
-                    problems.append(f"{name} {s}: socket errors {m['errors']}, non-2xx {m['non_2xx']}")
+                ms = _per_round(rounds, name, s)
+                errors, non_2xx = _sum_errors(ms), sum(m["non_2xx"] for m in ms)
+                if errors or non_2xx:
+                    problems.append(f"{name} {s}: socket errors {errors}, non-2xx {non_2xx}")
         if problems:
             out += ["wrk reported: " + "; ".join(problems), ""]
     if IDLE in scenarios:
         header = ["server", "connections held", "RSS before", "RSS after", "KiB per connection"]
-        rows = []
-        floor_kb = floor.get(IDLE, {}).get("kb_per_connection")
+        idle_rows = []
+        floor_kb = idle.get("floor", {}).get("kb_per_connection")
         for name in servers:
-            r = results[name].get(IDLE)
+            r = idle.get(name)
             if r is None:
                 continue
             per = f"{r['kb_per_connection']:.2f}"
@@ -322,10 +439,11 @@ def render(results: dict[str, dict[str, Any]], servers: list[str], scenarios: li
                 held += f" ({r['failures']} failed)"
             if abs(r["held_by_server"] - r["connections"]) > r["connections"] * 0.01:
                 held += f" (server fds +{r['held_by_server']})"
-            rows.append([name, held, f"{r['rss_before_kb'] / 1024:.1f} MiB",
-                         f"{r['rss_after_kb'] / 1024:.1f} MiB", per])
+            idle_rows.append([name, held, f"{r['rss_before_kb'] / 1024:.1f} MiB",
+                              f"{r['rss_after_kb'] / 1024:.1f} MiB", per])
         out += [f"**Idle keep-alive connections: server RSS growth** ({args.idle_connections:,}"
-                " connections, each answered once, then idle)", "", markdown_table(header, rows), ""]
+                " connections, each answered once, then idle)", "",
+                markdown_table(header, idle_rows), ""]
     return "\n".join(out)
 
 
