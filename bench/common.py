@@ -93,15 +93,10 @@ def machine_info() -> dict[str, Any]:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    compiled = subprocess.run(
-        [sys.executable, "-c", "import squall; print(','.join(sorted(squall.COMPILED)))"],
-        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "SQUALL_PURE_PYTHON": ""},
-    ).stdout.strip()
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
         "python": sys.version.split()[0],
-        "squall_compiled": compiled or "none",
         "kernel": os.uname().release,
         "loadavg_at_start": os.getloadavg(),
     }

@@ -55,12 +55,7 @@ from common import (
 SERVER_SPECS = {
     "floor": ServerSpec("floor", ["{python}", str(SERVERS / "floor.py"), "--port", "{port}"]),
     "lean": ServerSpec("lean", ["{python}", str(SERVERS / "lean.py"), "--port", "{port}"]),
-    "squall": ServerSpec("squall", ["{python}", str(SERVERS / "squall_app.py"), "--port", "{port}"],
-                         env={"SQUALL_PURE_PYTHON": ""}),
-    # The same app with squall's optional compiled modules switched off.
-    "squall-pure": ServerSpec(
-        "squall-pure", ["{python}", str(SERVERS / "squall_app.py"), "--port", "{port}"],
-        env={"SQUALL_PURE_PYTHON": "1"}),
+    "squall": ServerSpec("squall", ["{python}", str(SERVERS / "squall_app.py"), "--port", "{port}"]),
     "tornado": ServerSpec(
         "tornado", ["{python}", str(SERVERS / "tornado_app.py"), "--port", "{port}"], "peers"),
     "aiohttp": ServerSpec(
@@ -379,9 +374,7 @@ def render(rounds: list[Round], idle: dict[str, dict[str, Any]], servers: list[s
            date: str) -> str:
     scenarios_measured = [s for s in scenarios if s in SCENARIOS]
     head = (f"squall bench, {date}, {info['cpus']} CPUs ({info['cpu_model']}),"
-            f" Python {info['python']}; squall's compiled modules:"
-            f" {info.get('squall_compiled', 'unknown')} (squall-pure: none);"
-            f" servers on core {SERVER_CORE}, wrk -t1 on core {CLIENT_CORE};"
+            f" Python {info['python']}; servers on core {SERVER_CORE}, wrk -t1 on core {CLIENT_CORE};"
             f" {args.duration:g} s per run after {args.warmup:g} s warm-up.")
     if len(rounds) > 1:
         head += (f" Medians of {len(rounds)} rounds, servers interleaved round-robin;"

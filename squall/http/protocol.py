@@ -54,14 +54,8 @@ class RejectRequest(Exception):
         self.message = message
 
 
-class HTTP1ServerProtocol:
-    """Serves HTTP/1.x requests on one connection.
-
-    An ``asyncio.Protocol`` by its methods, not by inheritance: when Cython
-    compiles this module (see protocol.pxd) the class becomes an extension
-    type, which cannot derive from a Python class. asyncio and uvloop only
-    call the methods.
-    """
+class HTTP1ServerProtocol(asyncio.Protocol):
+    """Serves HTTP/1.x requests on one connection."""
 
     __slots__ = (
         "_buffered", "_closed", "_config", "_context", "_current", "_deadline",

@@ -9,7 +9,7 @@ import os
 import socket
 import ssl
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any
 
 from squall.http.config import ServerConfig
 from squall.http.delegate import HTTPServerConnectionDelegate
@@ -200,9 +200,7 @@ class HTTPServerCore:
         for sock in sockets:
             self._sockets.append(sock)
             coro = loop.create_server(
-                # An asyncio.Protocol by its methods (see HTTP1ServerProtocol).
-                lambda: cast(asyncio.Protocol, HTTP1ServerProtocol(state)),
-                sock=sock, ssl=self.ssl_context,
+                lambda: HTTP1ServerProtocol(state), sock=sock, ssl=self.ssl_context,
                 backlog=1024,
             )
             if loop.is_running():
