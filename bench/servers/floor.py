@@ -21,13 +21,14 @@ _NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 
 
 class FloorProtocol(asyncio.Protocol):
-    __slots__ = ("_body", "_parser", "_transport", "_url")
+    __slots__ = ("_body", "_out", "_parser", "_transport", "_url")
 
     def __init__(self) -> None:
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpRequestParser(self)
         self._url = b""
         self._body: list[bytes] = []
+        self._out: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
@@ -38,6 +39,13 @@ class FloorProtocol(asyncio.Protocol):
         except httptools.HttpParserError:
             assert self._transport is not None
             self._transport.close()
+            return
+        # The responses to one read (a pipelined batch) leave in one write.
+        out = self._out
+        if out:
+            assert self._transport is not None
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
 
     def on_message_begin(self) -> None:
         self._url = b""
@@ -67,8 +75,7 @@ class FloorProtocol(asyncio.Protocol):
             )
         else:
             response = _NOT_FOUND
-        assert self._transport is not None
-        self._transport.write(response)
+        self._out.append(response)
 
 
 async def main(port: int) -> None:
