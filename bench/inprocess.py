@@ -1,7 +1,7 @@
 """squall's own per-request cost without sockets: a repeatable micro-bench.
 
     python bench/inprocess.py [--requests 20000] [--batches 7] [--profile]
-    python bench/inprocess.py --instructions     # needs valgrind; deterministic
+    python bench/inprocess.py --instructions [--server squall|lean|floor]  # valgrind
 
 A ``ServerState`` and an ``HTTP1ServerProtocol`` on a fake transport are fed
 wrk's request bytes through ``data_received`` on a uvloop loop, so every
@@ -71,11 +71,22 @@ class CountingTransport:
         pass
 
 
-def measure(request: bytes, count: int, batches: int) -> tuple[float, bytes]:
+SERVERS = ("squall", "lean", "floor")
+
+
+def make_protocol(server: str, loop: asyncio.AbstractEventLoop) -> Any:
+    """One connection's protocol of ``server``: squall's, or bench/servers' lean or floor."""
+    if server == "squall":
+        return HTTP1ServerProtocol(ServerState(loop, make_app(), ServerConfig()))
+    import floor
+    import lean
+    return {"floor": floor.FloorProtocol, "lean": lean.LeanProtocol}[server]()
+
+
+def measure(request: bytes, count: int, batches: int, server: str = "squall") -> tuple[float, bytes]:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    state = ServerState(loop, make_app(), ServerConfig())
-    protocol = HTTP1ServerProtocol(state)
+    protocol = make_protocol(server, loop)
     transport = CountingTransport()
     protocol.connection_made(transport)  # type: ignore[arg-type]
     feed = protocol.data_received
@@ -96,13 +107,15 @@ def measure(request: bytes, count: int, batches: int) -> tuple[float, bytes]:
     return best * 1e6, transport.last
 
 
-def instructions(name: str, counts: tuple[int, int] = (200, 2200)) -> float:
-    """CPU instructions per request of scenario ``name``, counted by callgrind."""
+def instructions(name: str, server: str = "squall",
+                 counts: tuple[int, int] = (200, 2200)) -> float:
+    """CPU instructions per request of scenario ``name`` on ``server``, counted by callgrind."""
     totals = []
     for count in counts:
         result = subprocess.run(
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-             sys.executable, os.path.abspath(__file__), "--raw", name, "--requests", str(count)],
+             sys.executable, os.path.abspath(__file__), "--raw", name, "--server", server,
+             "--requests", str(count)],
             capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
         )
         found = re.search(r"Collected : (\d+)", result.stderr)
@@ -119,6 +132,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile one batch of each")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions per request under valgrind instead of timing")
+    parser.add_argument("--server", choices=SERVERS, default="squall",
+                        help="squall (default), or bench/servers' lean or floor protocol")
     parser.add_argument("--raw", choices=sorted(REQUESTS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:
@@ -127,20 +142,21 @@ def main() -> None:
     except ImportError:
         pass
     if args.raw:  # one batch, no output: the process valgrind counts
-        measure(REQUESTS[args.raw], args.requests, 1)
+        measure(REQUESTS[args.raw], args.requests, 1, args.server)
         return
     if args.instructions:
         for name in REQUESTS:
-            print(f"{name:10s} {instructions(name):9,.0f} instructions/request")
+            count = instructions(name, args.server)
+            print(f"{args.server} {name:10s} {count:9,.0f} instructions/request")
         return
     for name, request in REQUESTS.items():
-        micros, last = measure(request, args.requests, args.batches)
+        micros, last = measure(request, args.requests, args.batches, args.server)
         status = last.split(b"\r\n", 1)[0].decode()
-        print(f"{name:10s} {micros:6.2f} µs/request   ({status})")
+        print(f"{args.server} {name:10s} {micros:6.2f} µs/request   ({status})")
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
-            measure(request, args.requests, 1)
+            measure(request, args.requests, 1, args.server)
             profiler.disable()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 

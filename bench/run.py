@@ -308,7 +308,9 @@ def main(argv: list[str] | None = None) -> int:
         if n_rounds > 1:
             log(f"bench: round {i + 1}/{n_rounds}")
         this_round: Round = {}
-        for name in servers:
+        # Each round starts one server later, so no server always runs at the
+        # same point of a round (drift within a round is spread over all).
+        for name in servers[i % len(servers):] + servers[:i % len(servers)]:
             this_round[name] = measure_server(SERVER_SPECS[name], load, args)
             if i == 0 and IDLE in scenarios:  # memory does not drift with CPU speed: once
                 idle[name] = measure_idle(SERVER_SPECS[name], args.idle_connections)
