@@ -19,6 +19,7 @@ import httptools
 from squall.http.config import ServerConfig
 from squall.http.cycle import FINISH, HTTPOutputError, RequestCycle, _Finish
 from squall.http.delegate import RequestStartLine
+from squall.http.flow import WriteFlowControl
 from squall.http.headers import _NORMALIZED, HTTPHeaders, normalize_header_name
 from squall.http.status import REASONS
 from squall.http.upgrade import UpgradedConnection, UpgradedProtocol
@@ -54,15 +55,16 @@ class RejectRequest(Exception):
         self.message = message
 
 
-class HTTP1ServerProtocol(asyncio.Protocol):
+class HTTP1ServerProtocol(WriteFlowControl, asyncio.Protocol):
     """Serves HTTP/1.x requests on one connection."""
 
+    # Besides WriteFlowControl's slots.
     __slots__ = (
-        "_buffered", "_closed", "_config", "_context", "_current", "_deadline",
-        "_done", "_drain_waiters", "_header_bytes", "_header_count", "_headers",
-        "_in_message", "_lingering", "_loop", "_out", "_parser", "_parsing", "_pending_error", "_pipeline",
-        "_raw_header_bytes", "_reading_headers", "_reading_paused", "_shutting_down",
-        "_state", "_transport", "_upgrade_data", "_upgrading", "_url", "_writing_paused",
+        "_buffered", "_config", "_context", "_current", "_deadline", "_header_bytes",
+        "_header_count", "_headers", "_in_message", "_lingering", "_out", "_parser", "_parsing",
+        "_pending_error", "_pipeline", "_raw_header_bytes", "_reading_headers",
+        "_reading_paused", "_shutting_down", "_state", "_transport", "_upgrade_data",
+        "_upgrading", "_url",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -116,10 +118,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self._state.connections.discard(self)
-        for waiter in self._drain_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._drain_waiters.clear()
+        self._wake_drain_waiters()
         current = self._current
         if current is not None and current.delegate is not None and not current.response_finished:
             try:
@@ -135,16 +134,6 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         # As in Tornado, a client that stops sending has gone away: close, so
         # handlers learn it through on_connection_close instead of working on.
         return False
-
-    def pause_writing(self) -> None:
-        self._writing_paused = True
-
-    def resume_writing(self) -> None:
-        self._writing_paused = False
-        waiters, self._drain_waiters = self._drain_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         if self._pending_error is not None or self._upgrade_data is not None:
@@ -422,14 +411,6 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             transport = self._transport
             if transport is not None and not self._closed:
                 transport.write(out[0] if len(out) == 1 else b"".join(out))
-
-    def drain(self) -> Awaitable[None]:
-        """An awaitable that completes once the transport accepts more data."""
-        if not self._writing_paused or self._closed:
-            return self._done
-        waiter: asyncio.Future[None] = self._loop.create_future()
-        self._drain_waiters.append(waiter)
-        return waiter
 
     def on_response_finished(self, cycle: RequestCycle) -> None:
         """Called by ``cycle`` once its last byte is written."""

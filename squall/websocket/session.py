@@ -29,6 +29,7 @@ from websockets.http11 import Response
 from websockets.protocol import CLOSED, OPEN, SERVER
 from websockets.protocol import Protocol as FramingProtocol
 
+from squall.http.flow import WriteFlowControl
 from squall.websocket.errors import WebSocketClosedError
 
 log = logging.getLogger("squall.websocket")
@@ -52,7 +53,7 @@ class SessionOwner(Protocol):
     def session_closed(self) -> None: ...
 
 
-class WebSocketSession(asyncio.Protocol):
+class WebSocketSession(WriteFlowControl, asyncio.Protocol):
     """Drives ``protocol`` (websockets' ``ServerProtocol`` or ``ClientProtocol``).
 
     Created ``held`` on the server: messages wait until :meth:`start` (after
@@ -60,21 +61,18 @@ class WebSocketSession(asyncio.Protocol):
     received before the close was delivered.
     """
 
+    # Besides WriteFlowControl's slots.
     __slots__ = (
         "_binary_parts",
         "_busy",
         "_close_timeout",
         "_close_timer",
-        "_closed",
         "_closed_waiter",
         "_decoder",
-        "_done",
-        "_drain_waiters",
         "_eof",
         "_failed",
         "_inbox",
         "_inbox_bytes",
-        "_loop",
         "_notified",
         "_opcode",
         "_owner",
@@ -86,7 +84,6 @@ class WebSocketSession(asyncio.Protocol):
         "_task",
         "_text_parts",
         "_transport",
-        "_writing_paused",
         "handshake",
         "protocol",
     )
@@ -155,13 +152,6 @@ class WebSocketSession(asyncio.Protocol):
         self.protocol.receive_eof()
         self._flush()
         return None  # the transport closes itself
-
-    def pause_writing(self) -> None:
-        self._writing_paused = True
-
-    def resume_writing(self) -> None:
-        self._writing_paused = False
-        self._wake_drain_waiters()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
@@ -373,19 +363,6 @@ class WebSocketSession(asyncio.Protocol):
             raise ValueError(f"ping data must be at most 125 bytes, got {len(data)}")
         self.protocol.send_ping(data)
         self._flush()
-
-    def drain(self) -> Awaitable[None]:
-        if not self._writing_paused or self._closed:
-            return self._done
-        waiter: asyncio.Future[None] = self._loop.create_future()
-        self._drain_waiters.append(waiter)
-        return waiter
-
-    def _wake_drain_waiters(self) -> None:
-        waiters, self._drain_waiters = self._drain_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
 
     def _flush(self) -> None:
         transport = self._transport
